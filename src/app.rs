@@ -1,0 +1,55 @@
+//! The app's frame: header, the page for the current route, the bottom
+//! navigation, and the "new version" prompt.
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::{BottomNav, UpdateBanner};
+use crate::i18n::{Key, provide_i18n};
+use crate::pages::{
+    HouseholdsPage, IndicatorsPage, NotFoundPage, PlanPage, SettingsPage, TodayPage,
+};
+use crate::pwa::{
+    provide_pwa, register_service_worker, request_persistent_storage_on_first_action,
+};
+use crate::settings;
+
+/// The whole app.
+///
+/// The language starts as the one saved in localStorage (Chinese when none).
+#[component]
+pub fn App(
+    /// Register the service worker and ask for persistent storage. The real
+    /// app does; browser tests that mount the app in a test page do not.
+    #[prop(optional)]
+    register_service_worker: bool,
+) -> impl IntoView {
+    let i18n = provide_i18n(settings::load_language());
+    let pwa = provide_pwa();
+    if register_service_worker {
+        self::register_service_worker(pwa);
+        request_persistent_storage_on_first_action(pwa);
+    }
+
+    view! {
+        <Router>
+            <div class="shell">
+                <header class="app-header">
+                    <h1 data-testid="app-name">{move || i18n.t(Key::AppName)}</h1>
+                </header>
+                <UpdateBanner/>
+                <main class="page">
+                    <Routes fallback=NotFoundPage>
+                        <Route path=path!("/") view=TodayPage/>
+                        <Route path=path!("/households") view=HouseholdsPage/>
+                        <Route path=path!("/plan") view=PlanPage/>
+                        <Route path=path!("/indicators") view=IndicatorsPage/>
+                        <Route path=path!("/settings") view=SettingsPage/>
+                    </Routes>
+                </main>
+                <BottomNav/>
+            </div>
+        </Router>
+    }
+}

@@ -1,0 +1,9 @@
+//! Components shared by several pages, one a file.
+
+mod bottom_nav;
+mod section_page;
+mod update_banner;
+
+pub use bottom_nav::BottomNav;
+pub use section_page::SectionPage;
+pub use update_banner::UpdateBanner;

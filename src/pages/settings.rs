@@ -1,0 +1,66 @@
+//! 设置: language, storage and version. Sync and backup arrive with their
+//! issues.
+
+use leptos::prelude::*;
+
+use crate::components::SectionPage;
+use crate::i18n::{Key, Lang, use_i18n};
+use crate::pwa::{build_id, use_pwa};
+use crate::settings;
+
+/// The settings page.
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let pwa = use_pwa();
+    let save_failed = RwSignal::new(false);
+
+    let choose = move |lang: Lang| {
+        i18n.set_lang(lang);
+        save_failed.set(settings::save_language(lang).is_err());
+    };
+    let language_buttons = Lang::ALL
+        .into_iter()
+        .map(|lang| {
+            view! {
+                <button
+                    type="button"
+                    class="choice"
+                    data-testid=format!("lang-{}", lang.tag())
+                    aria-pressed=move || (i18n.lang() == lang).to_string()
+                    on:click=move |_| choose(lang)
+                >
+                    {lang.native_name()}
+                </button>
+            }
+        })
+        .collect_view();
+
+    let storage_text = move || {
+        i18n.t(match pwa.storage_persisted.get() {
+            Some(true) => Key::StoragePersisted,
+            Some(false) => Key::StorageNotPersisted,
+            None => Key::StorageUnknown,
+        })
+    };
+
+    view! {
+        <SectionPage slug="settings" title=Key::SettingsTitle intro=Key::SettingsIntro>
+            <div class="field" role="group" aria-labelledby="language-label">
+                <h3 id="language-label">{move || i18n.t(Key::LanguageLabel)}</h3>
+                <div class="choices">{language_buttons}</div>
+                <Show when=move || save_failed.get()>
+                    <p class="error" role="alert">{move || i18n.t(Key::LanguageSaveFailed)}</p>
+                </Show>
+            </div>
+            <div class="field">
+                <h3>{move || i18n.t(Key::StorageLabel)}</h3>
+                <p data-testid="storage-persisted">{storage_text}</p>
+            </div>
+            <div class="field">
+                <h3>{move || i18n.t(Key::VersionLabel)}</h3>
+                <p data-testid="build-id">{build_id()}</p>
+            </div>
+        </SectionPage>
+    }
+}
