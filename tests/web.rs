@@ -99,12 +99,24 @@ async fn the_shell_speaks_chinese_and_shows_five_sections() {
     let labels: Vec<String> = {
         let links = root.query_selector_all(".bottom-nav a").unwrap();
         (0..links.length())
-            .map(|i| links.item(i).unwrap().text_content().unwrap().trim().to_string())
+            .map(|i| {
+                links
+                    .item(i)
+                    .unwrap()
+                    .text_content()
+                    .unwrap()
+                    .trim()
+                    .to_string()
+            })
             .collect()
     };
     assert_eq!(labels, ["今日", "住户", "计划", "统计", "设置"]);
     assert_eq!(
-        document().document_element().unwrap().get_attribute("lang").as_deref(),
+        document()
+            .document_element()
+            .unwrap()
+            .get_attribute("lang")
+            .as_deref(),
         Some("zh-CN")
     );
 }
@@ -119,7 +131,10 @@ async fn tapping_a_section_opens_it_and_marks_it_current() {
     click(root, "[data-testid=nav-plan]");
     wait_for_text(root, "[data-testid=page-title]", "年度工作计划").await;
     let current = root.query_selector("[aria-current=page]").unwrap().unwrap();
-    assert_eq!(current.get_attribute("data-testid").as_deref(), Some("nav-plan"));
+    assert_eq!(
+        current.get_attribute("data-testid").as_deref(),
+        Some("nav-plan")
+    );
 
     click(root, "[data-testid=nav-today]");
     wait_for_text(root, "[data-testid=page-title]", "今日任务").await;
@@ -138,10 +153,17 @@ async fn choosing_english_in_settings_switches_at_once_and_is_saved() {
     tick().await;
 
     assert_eq!(text_of(root, "[data-testid=app-name]"), "Fieldbook");
-    assert_eq!(text_of(root, "[data-testid=nav-settings]").trim(), "Settings");
+    assert_eq!(
+        text_of(root, "[data-testid=nav-settings]").trim(),
+        "Settings"
+    );
     assert_eq!(load_language(), Lang::En);
     assert_eq!(
-        document().document_element().unwrap().get_attribute("lang").as_deref(),
+        document()
+            .document_element()
+            .unwrap()
+            .get_attribute("lang")
+            .as_deref(),
         Some("en")
     );
 
@@ -160,14 +182,23 @@ async fn a_saved_language_applies_when_the_app_starts() {
     let root = &app.root;
     tick().await;
     assert_eq!(text_of(root, "[data-testid=app-name]"), "Fieldbook");
-    assert_eq!(text_of(root, "[data-testid=nav-households]").trim(), "Households");
+    assert_eq!(
+        text_of(root, "[data-testid=nav-households]").trim(),
+        "Households"
+    );
     LocalStorage::delete(LANGUAGE_KEY);
 }
 
 #[wasm_bindgen_test]
 fn the_language_setting_round_trips_through_local_storage() {
     save_language(Lang::En).unwrap();
-    assert_eq!(LocalStorage::raw().get_item(LANGUAGE_KEY).unwrap().as_deref(), Some("\"en\""));
+    assert_eq!(
+        LocalStorage::raw()
+            .get_item(LANGUAGE_KEY)
+            .unwrap()
+            .as_deref(),
+        Some("\"en\"")
+    );
     assert_eq!(load_language(), Lang::En);
     save_language(Lang::ZhCn).unwrap();
     assert_eq!(load_language(), Lang::ZhCn);
@@ -175,7 +206,9 @@ fn the_language_setting_round_trips_through_local_storage() {
 
 #[wasm_bindgen_test]
 fn an_unreadable_or_missing_language_falls_back_to_chinese() {
-    LocalStorage::raw().set_item(LANGUAGE_KEY, "klingon").unwrap();
+    LocalStorage::raw()
+        .set_item(LANGUAGE_KEY, "klingon")
+        .unwrap();
     assert_eq!(load_language(), Lang::ZhCn);
     LocalStorage::delete(LANGUAGE_KEY);
     assert_eq!(load_language(), Lang::ZhCn);

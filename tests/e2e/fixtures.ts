@@ -1,0 +1,155 @@
+// The real server as a test fixture: started on a free port for each test,
+// and stoppable mid-test, which is how the offline tests prove that the
+// service worker, not the network, served the app.
+import { test as base, chromium, expect, type BrowserContext, type Page } from "@playwright/test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { CHROMIUM, CHROMIUM_ARGS, PHONE } from "./browser";
+import { spawn, type ChildProcess } from "node:child_process";
+import * as net from "node:net";
+
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the end-to-end tests with \`cargo xtask test\``);
+  return value;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export class AppServer {
+  private process: ChildProcess | null = null;
+
+  constructor(
+    readonly port: number,
+    public dist: string,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts fieldbook-server on `dist` and waits until it listens. */
+  async start(dist: string = this.dist): Promise<void> {
+    this.dist = dist;
+    const child = spawn(
+      requireEnv("FIELDBOOK_SERVER_BIN"),
+      ["--host", "127.0.0.1", "--port", String(this.port), "--dist", dist],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    this.process = child;
+    await new Promise<void>((resolve, reject) => {
+      let output = "";
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 20_000);
+      const read = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes("Fieldbook is running on")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on("data", read);
+      child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited (${code}): ${output}`));
+      });
+    });
+  }
+
+  /** Kills the server outright, as a power cut or a lost Wi-Fi would. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    this.process = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  }
+
+  /** True when nothing answers on the server's port. */
+  async isDown(): Promise<boolean> {
+    try {
+      await fetch(this.url, { signal: AbortSignal.timeout(3_000) });
+      return false;
+    } catch {
+      return true;
+    }
+  }
+}
+
+export const test = base.extend<{ server: AppServer; profile: BrowserContext }>({
+  server: async ({}, use) => {
+    const server = new AppServer(await freePort(), requireEnv("FIELDBOOK_DIST"));
+    await server.start();
+    await use(server);
+    await server.stop();
+  },
+  // A browser with a real profile on disk, as on a phone. Playwright's usual
+  // contexts are incognito, where Chromium neither offers to install an app
+  // nor grants persistent storage.
+  profile: async ({}, use) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fieldbook-profile-"));
+    const context = await chromium.launchPersistentContext(dir, {
+      ...PHONE,
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      serviceWorkers: "allow",
+    });
+    await use(context);
+    await context.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  },
+});
+
+export { expect };
+
+/**
+ * Waits until a service worker controls the page and has finished
+ * precaching. `navigator.serviceWorker.ready` never settles if the app failed
+ * to register one, hence the time limit.
+ */
+export async function waitForServiceWorker(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const limit = (what: string) =>
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no ${what} after 30 s`)), 30_000));
+    await Promise.race([navigator.serviceWorker.ready, limit("active service worker")]);
+    if (!navigator.serviceWorker.controller) {
+      await Promise.race([
+        new Promise((resolve) =>
+          navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }),
+        ),
+        limit("controlling service worker"),
+      ]);
+    }
+  });
+}
+
+/** The five sections: test id, Chinese title, English title, path. */
+export const SECTIONS = [
+  { slug: "today", zh: "今日任务", en: "Today", nav: "今日", path: "/" },
+  { slug: "households", zh: "住户与人员", en: "Households and people", nav: "住户", path: "/households" },
+  { slug: "plan", zh: "年度工作计划", en: "Work plan", nav: "计划", path: "/plan" },
+  { slug: "indicators", zh: "统计与报表", en: "Indicators and reports", nav: "统计", path: "/indicators" },
+  { slug: "settings", zh: "同步与设置", en: "Sync and settings", nav: "设置", path: "/settings" },
+] as const;
+
+/** Taps through every section and checks each page and its current marker. */
+export async function tapThroughSections(page: Page, lang: "zh" | "en" = "zh"): Promise<void> {
+  for (const section of [...SECTIONS.slice(1), SECTIONS[0]]) {
+    const link = page.getByTestId(`nav-${section.slug}`);
+    await link.tap();
+    await expect(page.getByTestId("page-title")).toHaveText(section[lang]);
+    await expect(link).toHaveAttribute("aria-current", "page");
+    expect(new URL(page.url()).pathname).toBe(section.path);
+  }
+}
