@@ -160,10 +160,10 @@ pub fn request_persistent_storage_on_first_action(pwa: Pwa) {
         return;
     };
     spawn_local(async move {
-        if let Ok(promise) = storage.persisted() {
-            if let Ok(value) = JsFuture::from(promise).await {
-                pwa.storage_persisted.set(value.as_bool());
-            }
+        if let Ok(promise) = storage.persisted()
+            && let Ok(value) = JsFuture::from(promise).await
+        {
+            pwa.storage_persisted.set(value.as_bool());
         }
     });
 
@@ -176,10 +176,10 @@ pub fn request_persistent_storage_on_first_action(pwa: Pwa) {
             return;
         };
         spawn_local(async move {
-            if let Ok(promise) = storage.persist() {
-                if let Ok(value) = JsFuture::from(promise).await {
-                    pwa.storage_persisted.set(value.as_bool());
-                }
+            if let Ok(promise) = storage.persist()
+                && let Ok(value) = JsFuture::from(promise).await
+            {
+                pwa.storage_persisted.set(value.as_bool());
             }
         });
     };

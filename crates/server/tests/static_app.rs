@@ -77,7 +77,7 @@ async fn get(dist: &Path, path: &str, accept_encoding: Option<&str>) -> http::Re
         .unwrap()
 }
 
-fn header_of<'a>(response: &'a http::Response<Body>, name: header::HeaderName) -> &'a str {
+fn header_of(response: &http::Response<Body>, name: header::HeaderName) -> &str {
     response
         .headers()
         .get(name)
