@@ -7,10 +7,20 @@
 //! very same answers, and what lets every rule be tested natively.
 //! `tests/purity.rs` enforces the invariant.
 //!
-//! The domain model, templates, rules, indicators and registers arrive with
-//! the core issue; this crate currently holds the app's section map, from
-//! which the shell builds its navigation and routes.
+//! Map: [`model`] (households, persons, visits), [`plan`] (work plans, tasks,
+//! ticks), [`data`] (a set of records), [`period`] (reporting periods),
+//! [`sections`] (the app's five sections).
 
+#![warn(missing_docs)]
+
+pub mod data;
+pub mod model;
+pub mod period;
+pub mod plan;
 pub mod sections;
 
+pub use data::Dataset;
+pub use model::*;
+pub use period::Period;
+pub use plan::{IndicatorKind, Measure, PlanSection, PlanTask, Recurrence, Target, Tick, WorkPlan};
 pub use sections::Section;

@@ -7,15 +7,18 @@ use std::path::{Path, PathBuf};
 /// Crates the core may depend on: pure data, maths and formats. Adding one is
 /// a design decision; add it here with the reason.
 const ALLOWED_DEPENDENCIES: &[&str] = &[
-    "serde",      // (de)serialisation of records
-    "serde_json", // the sync messages' JSON form
-    "uuid",       // ids are passed in; the type only
-    "time",       // calendar dates, without the clock feature
-    "jiff",       // calendar dates, as an alternative
-    "chrono",     // calendar dates, without the clock feature
-    "thiserror",  // typed errors
-    "csv",        // register output to an in-memory writer
-    "proptest",   // dev: property tests
+    "serde",       // (de)serialisation of records
+    "serde_json",  // the sync messages' JSON form
+    "uuid",        // ids are passed in; the type only
+    "time",        // calendar dates, without the clock feature
+    "jiff",        // calendar dates, as an alternative
+    "chrono",      // calendar dates, without the clock feature
+    "thiserror",   // typed errors
+    "csv",         // register output to an in-memory writer
+    "proptest",    // dev: property tests
+    "rand",        // the synthetic village: seeded, no OS randomness features
+    "rand_chacha", // the synthetic village's portable seeded generator
+    "criterion",   // dev: benchmarks
 ];
 
 /// Source text that would mean the core reads a clock, does I/O, or draws
@@ -33,6 +36,10 @@ const FORBIDDEN_IN_SOURCE: &[&str] = &[
     "now_v7",
     "new_v4",
     "thread_rng",
+    "rand::rng(",
+    "OsRng",
+    "from_os_rng",
+    "from_entropy",
     "getrandom",
     "wasm_bindgen",
     "web_sys",

@@ -1,0 +1,302 @@
+//! 年度工作计划: the year's work plan, its measures, their dated tasks, and the
+//! ticks that mark tasks done.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::model::Id;
+
+/// An indicator the plans promise (DOMAIN.md "Indicators").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndicatorKind {
+    /// 三查参检率.
+    ThreeCheckRate,
+    /// 措施落实率.
+    MeasureCoverage,
+    /// 随访服务率.
+    FollowUpRate,
+    /// 流动人口管理服务率.
+    MigrantManagementRate,
+    /// 知晓率.
+    Awareness,
+    /// 满意率.
+    Satisfaction,
+    /// 出生缺陷干预率.
+    BirthDefectIntervention,
+    /// 计划完成率.
+    PlanCompletion,
+}
+
+impl IndicatorKind {
+    /// Every indicator, in report order.
+    pub const ALL: [IndicatorKind; 8] = [
+        IndicatorKind::ThreeCheckRate,
+        IndicatorKind::MeasureCoverage,
+        IndicatorKind::FollowUpRate,
+        IndicatorKind::MigrantManagementRate,
+        IndicatorKind::Awareness,
+        IndicatorKind::Satisfaction,
+        IndicatorKind::BirthDefectIntervention,
+        IndicatorKind::PlanCompletion,
+    ];
+}
+
+/// 目标: a goal the plan sets for an indicator, e.g. three-check rate 100 %.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// The indicator.
+    pub indicator: IndicatorKind,
+    /// The goal in tenths of a percent (950 = 95.0 %), so targets compare
+    /// exactly: the rate must be at least this.
+    pub goal_permille: u16,
+}
+
+impl Target {
+    /// Whether `numerator / denominator` meets the goal. An empty
+    /// denominator meets every goal: there was nobody left to serve.
+    pub fn is_met(&self, numerator: usize, denominator: usize) -> bool {
+        denominator == 0 || numerator * 1000 >= usize::from(self.goal_permille) * denominator
+    }
+}
+
+/// How often a measure recurs within the year.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "every", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Recurrence {
+    /// Once in the year, at any time before its end.
+    Once,
+    /// Each month.
+    Monthly,
+    /// Each quarter.
+    Quarterly,
+    /// Each half-year (Jan–Jun, Jul–Dec).
+    HalfYearly,
+    /// Once a year: the same as `Once`, for a standing measure.
+    Yearly,
+    /// On given dates: each task's window is the day itself.
+    Dates {
+        /// The dates, in the plan's year.
+        dates: Vec<NaiveDate>,
+    },
+}
+
+/// 措施: one measure of the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measure {
+    /// The measure's id; kept when the plan is carried into the next year.
+    pub id: Id,
+    /// 标题 (Chinese).
+    pub title: String,
+    /// English title, for the English UI; the built-in templates have one.
+    #[serde(default)]
+    pub title_en: Option<String>,
+    /// 内容: what is to be done.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// English description.
+    #[serde(default)]
+    pub description_en: Option<String>,
+    /// How often.
+    pub recurrence: Recurrence,
+    /// The indicator the measure serves, if any.
+    #[serde(default)]
+    pub indicator: Option<IndicatorKind>,
+}
+
+/// One of the plan's headings (一、二、三…) with its measures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSection {
+    /// The section's id; kept across years.
+    pub id: Id,
+    /// 标题 (Chinese).
+    pub title: String,
+    /// English title.
+    #[serde(default)]
+    pub title_en: Option<String>,
+    /// The measures, in order.
+    pub measures: Vec<Measure>,
+}
+
+/// 年度工作计划: a village's plan for a year.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkPlan {
+    /// The plan's id.
+    pub id: Id,
+    /// The village.
+    pub village_id: Id,
+    /// The calendar year.
+    pub year: i32,
+    /// 标题.
+    pub title: String,
+    /// English title.
+    #[serde(default)]
+    pub title_en: Option<String>,
+    /// The goals it sets.
+    #[serde(default)]
+    pub targets: Vec<Target>,
+    /// Its sections.
+    pub sections: Vec<PlanSection>,
+    /// Tombstone.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// A dated occurrence of a measure: what the plan checklist shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanTask {
+    /// The plan.
+    pub plan_id: Id,
+    /// The section.
+    pub section_id: Id,
+    /// The measure.
+    pub measure_id: Id,
+    /// Which occurrence of the measure this is in the year, from 0.
+    pub occurrence: u16,
+    /// First day of the window.
+    pub start: NaiveDate,
+    /// Last day of the window: the task is due by then.
+    pub end: NaiveDate,
+}
+
+/// 勾选: a task marked done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tick {
+    /// The tick's id.
+    pub id: Id,
+    /// The plan.
+    pub plan_id: Id,
+    /// The measure.
+    pub measure_id: Id,
+    /// Which occurrence.
+    pub occurrence: u16,
+    /// 完成日期.
+    pub date: NaiveDate,
+    /// 完成人.
+    #[serde(default)]
+    pub by: Option<String>,
+    /// 备注.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// 覆盖户数: households reached.
+    #[serde(default)]
+    pub households_reached: Option<u32>,
+    /// Tombstone: the tick was taken back.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+fn ymd(year: i32, month: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, month, day).expect("a valid calendar date")
+}
+
+/// The last day of a month.
+pub fn month_end(year: i32, month: u32) -> NaiveDate {
+    let (next_year, next_month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    ymd(next_year, next_month, 1)
+        .pred_opt()
+        .expect("a valid date")
+}
+
+/// The windows (start, end) a recurrence yields in `year`.
+pub fn windows(recurrence: &Recurrence, year: i32) -> Vec<(NaiveDate, NaiveDate)> {
+    let span = |first_month: u32, months: u32| {
+        (
+            ymd(year, first_month, 1),
+            month_end(year, first_month + months - 1),
+        )
+    };
+    match recurrence {
+        Recurrence::Once | Recurrence::Yearly => vec![span(1, 12)],
+        Recurrence::Monthly => (1..=12).map(|m| span(m, 1)).collect(),
+        Recurrence::Quarterly => [1, 4, 7, 10].into_iter().map(|m| span(m, 3)).collect(),
+        Recurrence::HalfYearly => vec![span(1, 6), span(7, 6)],
+        Recurrence::Dates { dates } => {
+            let mut days: Vec<_> = dates.iter().filter(|d| d.year() == year).copied().collect();
+            days.sort();
+            days.dedup();
+            days.into_iter().map(|d| (d, d)).collect()
+        }
+    }
+}
+
+impl WorkPlan {
+    /// Every dated task of the plan's year, section by section, measure by
+    /// measure, in date order within a measure.
+    pub fn tasks(&self) -> Vec<PlanTask> {
+        let mut tasks = Vec::new();
+        for section in &self.sections {
+            for measure in &section.measures {
+                for (occurrence, (start, end)) in windows(&measure.recurrence, self.year)
+                    .into_iter()
+                    .enumerate()
+                {
+                    tasks.push(PlanTask {
+                        plan_id: self.id,
+                        section_id: section.id,
+                        measure_id: measure.id,
+                        occurrence: u16::try_from(occurrence).unwrap_or(u16::MAX),
+                        start,
+                        end,
+                    });
+                }
+            }
+        }
+        tasks
+    }
+
+    /// The plan's goal for an indicator, if it sets one.
+    pub fn target_for(&self, indicator: IndicatorKind) -> Option<Target> {
+        self.targets
+            .iter()
+            .copied()
+            .find(|t| t.indicator == indicator)
+    }
+
+    /// The measure with this id.
+    pub fn measure(&self, id: Id) -> Option<&Measure> {
+        self.sections
+            .iter()
+            .flat_map(|s| &s.measures)
+            .find(|m| m.id == id)
+    }
+
+    /// This plan carried into `year` as a new plan with id `new_id`: every
+    /// section, measure (with its edits and ids) and target kept; dates of
+    /// `Dates` measures moved to the same day of the new year (29 February
+    /// becomes 28 February).
+    pub fn carry_into(&self, year: i32, new_id: Id) -> WorkPlan {
+        let mut next = self.clone();
+        next.id = new_id;
+        next.year = year;
+        next.deleted = false;
+        for measure in next.sections.iter_mut().flat_map(|s| s.measures.iter_mut()) {
+            if let Recurrence::Dates { dates } = &mut measure.recurrence {
+                for date in dates.iter_mut() {
+                    *date = NaiveDate::from_ymd_opt(year, date.month(), date.day())
+                        .unwrap_or_else(|| ymd(year, date.month(), 28));
+                }
+            }
+        }
+        next
+    }
+}
+
+/// Whether a task is ticked: a live tick for its measure and occurrence.
+pub fn is_ticked(task: &PlanTask, ticks: &[Tick]) -> bool {
+    ticks.iter().any(|t| {
+        !t.deleted
+            && t.plan_id == task.plan_id
+            && t.measure_id == task.measure_id
+            && t.occurrence == task.occurrence
+    })
+}
