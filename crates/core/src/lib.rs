@@ -14,10 +14,17 @@
 #![warn(missing_docs)]
 
 pub mod data;
+pub mod generate;
+pub mod indicators;
 pub mod model;
 pub mod period;
 pub mod plan;
+pub mod registers;
+pub mod rules;
 pub mod sections;
+pub mod sync;
+pub mod templates;
+pub mod validate;
 
 pub use data::Dataset;
 pub use model::*;
