@@ -135,6 +135,46 @@ impl Period {
         }
     }
 
+    /// The period of the same kind just after this one.
+    pub fn next(self) -> Period {
+        match self {
+            Period::Month { year, month } if month >= 12 => Period::Month {
+                year: year + 1,
+                month: 1,
+            },
+            Period::Month { year, month } => Period::Month {
+                year,
+                month: month + 1,
+            },
+            Period::Quarter { year, quarter } if quarter >= 4 => Period::Quarter {
+                year: year + 1,
+                quarter: 1,
+            },
+            Period::Quarter { year, quarter } => Period::Quarter {
+                year,
+                quarter: quarter + 1,
+            },
+            Period::HalfYear { year, half } if half >= 2 => Period::HalfYear {
+                year: year + 1,
+                half: 1,
+            },
+            Period::HalfYear { year, .. } => Period::HalfYear { year, half: 2 },
+            Period::Year { year } => Period::Year { year: year + 1 },
+        }
+    }
+
+    /// This period and the ones after it of the same kind, up to the one
+    /// containing `last_day` (empty if this period starts after it).
+    pub fn through(self, last_day: NaiveDate) -> Vec<Period> {
+        let mut periods = Vec::new();
+        let mut period = self;
+        while period.start() <= last_day {
+            periods.push(period);
+            period = period.next();
+        }
+        periods
+    }
+
     /// The half-years the period overlaps (for the three checks, which are
     /// counted per half-year).
     pub fn half_years(self) -> Vec<Period> {
@@ -212,6 +252,31 @@ mod tests {
                 half: 1
             }
         );
+    }
+
+    #[test]
+    fn periods_follow_each_other() {
+        let q = Period::Quarter {
+            year: 2026,
+            quarter: 3,
+        };
+        assert_eq!(q.through(d(2027, 2, 1)).len(), 3);
+        assert_eq!(q.through(d(2026, 6, 30)), vec![]);
+        for p in [
+            q,
+            Period::Month {
+                year: 2026,
+                month: 12,
+            },
+            Period::HalfYear {
+                year: 2026,
+                half: 2,
+            },
+            Period::Year { year: 2026 },
+        ] {
+            assert_eq!(p.next().previous(), p);
+            assert_eq!(p.next().start(), p.end().succ_opt().unwrap());
+        }
     }
 
     #[test]

@@ -31,7 +31,12 @@ pub struct Template {
 impl Template {
     /// The template as a plan for `village_id` and `year`; every id (plan,
     /// sections, measures) comes from `next_id`.
-    pub fn instantiate(&self, village_id: Id, year: i32, next_id: &mut dyn FnMut() -> Id) -> WorkPlan {
+    pub fn instantiate(
+        &self,
+        village_id: Id,
+        year: i32,
+        next_id: &mut dyn FnMut() -> Id,
+    ) -> WorkPlan {
         WorkPlan {
             id: next_id(),
             village_id,
@@ -48,8 +53,14 @@ impl Template {
 /// The built-in templates, 篇一 to 篇三.
 pub fn builtin() -> Vec<Template> {
     vec![
-        Template { id: TemplateId::One },
-        Template { id: TemplateId::Two },
-        Template { id: TemplateId::Three },
+        Template {
+            id: TemplateId::One,
+        },
+        Template {
+            id: TemplateId::Two,
+        },
+        Template {
+            id: TemplateId::Three,
+        },
     ]
 }
