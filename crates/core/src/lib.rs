@@ -16,6 +16,7 @@
 pub mod data;
 pub mod generate;
 pub mod indicators;
+pub mod labels;
 pub mod model;
 pub mod period;
 pub mod plan;

@@ -54,8 +54,6 @@ pub struct Rules {
     pub device_removal_age: i32,
     /// How long the removal reminder stays open: 3 months.
     pub device_removal_window_months: u32,
-    /// A menopause date before this age is doubted by validation: 35.
-    pub menopause_min_age: i32,
     /// Notice before a migrant certificate expires: 30 days.
     pub certificate_notice_days: u64,
     /// The age at which members of qualifying families are checked for the
@@ -83,7 +81,6 @@ impl Default for Rules {
             postpartum_second_day: 42,
             device_removal_age: 50,
             device_removal_window_months: 3,
-            menopause_min_age: 35,
             certificate_notice_days: 30,
             reward_age: 60,
         }
