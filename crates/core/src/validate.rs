@@ -21,6 +21,7 @@ use std::ops::RangeInclusive;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::sync::{RecordKind, RecordRef};
 use crate::data::Dataset;
 use crate::model::{
     Household, Id, Living, MaritalStatus, Method, Person, Pregnancy, Sex, Village, Visit,
@@ -366,33 +367,6 @@ impl Problem {
     pub fn en(&self) -> &'static str {
         self.key.en()
     }
-}
-
-/// Which kind of record a problem of [`validate_dataset`] belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordKind {
-    /// A [`Village`].
-    Village,
-    /// A [`Household`].
-    Household,
-    /// A [`Person`].
-    Person,
-    /// A [`Visit`].
-    Visit,
-    /// A [`WorkPlan`].
-    Plan,
-    /// A [`Tick`].
-    Tick,
-}
-
-/// A record of a dataset: its kind and id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RecordRef {
-    /// The kind of record.
-    pub kind: RecordKind,
-    /// Its id.
-    pub id: Id,
 }
 
 /// Collects problems; a tiny helper so each check reads as one line.
