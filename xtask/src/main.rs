@@ -10,6 +10,7 @@ mod tools;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
+use fieldbook_core::generate::{Size, generate};
 
 const USAGE: &str = "\
 usage: cargo xtask <command> [options]
@@ -21,6 +22,9 @@ commands:
   build [--build-id ID]       build the PWA into dist/ and print its size
   test                        run every check and test suite; ends with `N passed, M failed`
   setup                       install what is missing, and nothing else
+  demo-data --size S --out F  write the synthetic village (S: small, village, township)
+            [--seed N] [--today YYYY-MM-DD]
+                              as JSON to F (seed 1 and today's date by default)
 ";
 
 fn main() {
@@ -62,6 +66,7 @@ fn run(args: Vec<String>) -> Result<()> {
             }
             Ok(())
         }
+        "demo-data" => demo_data(rest),
         "setup" => {
             tools::ensure_build_tools(&root)?;
             tools::ensure_test_tools(&root)
@@ -72,6 +77,54 @@ fn run(args: Vec<String>) -> Result<()> {
         }
         other => bail!("unknown command `{other}`\n\n{USAGE}"),
     }
+}
+
+/// `cargo xtask demo-data`: the core's generator, written as JSON.
+fn demo_data(args: &[String]) -> Result<()> {
+    let mut size = None;
+    let mut out = None;
+    let mut seed = 1u64;
+    let mut today = None;
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("{flag} needs a value\n\n{USAGE}"))?;
+        match flag.as_str() {
+            "--size" => size = Some(value.parse::<Size>().map_err(anyhow::Error::msg)?),
+            "--out" => out = Some(PathBuf::from(value)),
+            "--seed" => seed = value.parse()?,
+            "--today" => today = Some(chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")?),
+            _ => bail!("unknown option {flag}\n\n{USAGE}"),
+        }
+    }
+    let (Some(size), Some(out)) = (size, out) else {
+        bail!("demo-data needs --size and --out\n\n{USAGE}");
+    };
+    let today = today.unwrap_or_else(today_utc);
+    let data = generate(seed, size, today);
+    let file = std::io::BufWriter::new(std::fs::File::create(&out)?);
+    serde_json::to_writer(file, &data)?;
+    println!(
+        "wrote {}: {} villages, {} households, {} persons, {} visits (seed {seed}, today {today})",
+        out.display(),
+        data.villages.len(),
+        data.households.len(),
+        data.persons.len(),
+        data.visits.len()
+    );
+    Ok(())
+}
+
+/// Today's date in UTC, from the system clock (xtask runs at the edge; the
+/// core never reads a clock).
+fn today_utc() -> chrono::NaiveDate {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
+        + chrono::Days::new(seconds / 86_400)
 }
 
 fn option_value(args: &[String], name: &str) -> Result<Option<String>> {

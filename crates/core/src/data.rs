@@ -91,6 +91,27 @@ impl Dataset {
             .collect()
     }
 
+    /// A married person's spouse: the live, married person of the other sex
+    /// in the same household whose relation to the head makes them a couple
+    /// (户主 and 配偶, 子 and 儿媳, …; see [`crate::model::relation`]).
+    pub fn spouse_of(&self, person: &Person) -> Option<&Person> {
+        let relation = person.relation.as_deref()?;
+        if !person.marital.is_married() {
+            return None;
+        }
+        self.persons.iter().find(|other| {
+            !other.deleted
+                && other.id != person.id
+                && other.household_id == person.household_id
+                && other.sex != person.sex
+                && other.marital.is_married()
+                && other
+                    .relation
+                    .as_deref()
+                    .is_some_and(|r| crate::model::relation::are_couple(relation, r))
+        })
+    }
+
     /// Live visits, grouped by person, each group in date order.
     pub fn visits_by_person(&self) -> HashMap<Id, Vec<&Visit>> {
         let mut by_person: HashMap<Id, Vec<&Visit>> = HashMap::new();

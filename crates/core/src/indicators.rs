@@ -211,15 +211,17 @@ impl<'a> VillageView<'a> {
     }
 
     /// Eligible married women not pregnant on the reference day; counted
-    /// with a measure in force that day.
+    /// when she or her husband (a condom, a vasectomy) has a measure in force
+    /// that day: the measure covers the couple.
     fn measure_coverage(&self, day: NaiveDate, rules: &Rules) -> (Vec<Subject>, Vec<Subject>) {
+        let in_force = |p: &Person| {
+            p.contraception.as_ref().is_some_and(|c| {
+                c.start.is_none_or(|s| s <= day) && c.replace_by.is_none_or(|r| r >= day)
+            })
+        };
         self.count_persons(
             |p| rules.is_eligible_married_woman(p, day) && !is_pregnant_on(p, day),
-            |p| {
-                p.contraception.as_ref().is_some_and(|c| {
-                    c.start.is_none_or(|s| s <= day) && c.replace_by.is_none_or(|r| r >= day)
-                })
-            },
+            |p| in_force(p) || self.data.spouse_of(p).is_some_and(in_force),
         )
     }
 
@@ -700,6 +702,31 @@ mod tests {
         let coverage = get(IndicatorKind::MeasureCoverage, period, today);
         assert_eq!(persons(&coverage.denominator), vec![A, C, D]);
         assert_eq!(persons(&coverage.numerator), vec![A]);
+    }
+
+    #[test]
+    fn a_husband_s_measure_covers_the_couple() {
+        let (period, today) = first_half();
+        let mut data = sample();
+        let mut husband = woman(150, 10);
+        husband.sex = Sex::Male;
+        husband.relation = Some(crate::model::relation::HEAD.into());
+        husband.contraception = method(Method::Condom, d(2025, 1, 1), None);
+        data.persons.push(husband);
+        data.persons
+            .iter_mut()
+            .find(|p| p.id == id(D))
+            .unwrap()
+            .relation = Some(crate::model::relation::SPOUSE.into());
+        let coverage = indicator(
+            &data,
+            id(VILLAGE),
+            IndicatorKind::MeasureCoverage,
+            period,
+            today,
+            &Rules::default(),
+        );
+        assert_eq!(persons(&coverage.numerator), vec![A, D]);
     }
 
     #[test]

@@ -303,6 +303,46 @@ pub struct Contraception {
     pub informed_choice: bool,
 }
 
+/// The usual entries of 与户主关系 (relation to the head of the household).
+pub mod relation {
+    /// 户主: the head.
+    pub const HEAD: &str = "户主";
+    /// 配偶: the head's spouse.
+    pub const SPOUSE: &str = "配偶";
+    /// 子: a son.
+    pub const SON: &str = "子";
+    /// 女: a daughter.
+    pub const DAUGHTER: &str = "女";
+    /// 儿媳: a son's wife.
+    pub const DAUGHTER_IN_LAW: &str = "儿媳";
+    /// 女婿: a daughter's husband.
+    pub const SON_IN_LAW: &str = "女婿";
+    /// 孙子: a grandson.
+    pub const GRANDSON: &str = "孙子";
+    /// 孙女: a granddaughter.
+    pub const GRANDDAUGHTER: &str = "孙女";
+    /// 父亲: the head's father.
+    pub const FATHER: &str = "父亲";
+    /// 母亲: the head's mother.
+    pub const MOTHER: &str = "母亲";
+
+    /// The pairs of relations that make a married couple within one
+    /// household.
+    pub const COUPLES: [(&str, &str); 4] = [
+        (HEAD, SPOUSE),
+        (SON, DAUGHTER_IN_LAW),
+        (DAUGHTER, SON_IN_LAW),
+        (FATHER, MOTHER),
+    ];
+
+    /// Whether two relations make a couple (in either order).
+    pub fn are_couple(a: &str, b: &str) -> bool {
+        COUPLES
+            .iter()
+            .any(|&(x, y)| (a == x && b == y) || (a == y && b == x))
+    }
+}
+
 /// 人: a person of a household.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

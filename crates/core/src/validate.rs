@@ -21,12 +21,12 @@ use std::ops::RangeInclusive;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::sync::{RecordKind, RecordRef};
 use crate::data::Dataset;
 use crate::model::{
     Household, Id, Living, MaritalStatus, Method, Person, Pregnancy, Sex, Village, Visit,
 };
 use crate::plan::{Recurrence, Tick, WorkPlan, windows};
+use crate::sync::{RecordKind, RecordRef};
 
 /// The longest name (of a person or a village) in characters, after trimming.
 pub const MAX_NAME_CHARS: usize = 30;

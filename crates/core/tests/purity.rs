@@ -18,7 +18,7 @@ const ALLOWED_DEPENDENCIES: &[&str] = &[
     "proptest",    // dev: property tests
     "rand",        // the synthetic village: seeded, no OS randomness features
     "rand_chacha", // the synthetic village's portable seeded generator
-    "criterion",   // dev: benchmarks
+    "divan",       // dev: benchmarks
 ];
 
 /// Source text that would mean the core reads a clock, does I/O, or draws
