@@ -141,3 +141,36 @@ fn workspace_root() -> PathBuf {
         .expect("xtask lives in the workspace")
         .to_path_buf()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn demo_data_writes_the_generated_village_as_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("small.json");
+        let out_arg = out.to_string_lossy().to_string();
+        demo_data(&args(&[
+            "--size", "small", "--out", &out_arg, "--seed", "9", "--today", "2026-11-29",
+        ]))
+        .unwrap();
+        let written: fieldbook_core::Dataset =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        assert_eq!(written, generate(9, Size::Small, today));
+        assert_eq!(written.households.len(), 50);
+    }
+
+    #[test]
+    fn demo_data_refuses_missing_or_unknown_options() {
+        assert!(demo_data(&args(&["--size", "small"])).is_err());
+        assert!(demo_data(&args(&["--size", "huge", "--out", "x.json"])).is_err());
+        assert!(demo_data(&args(&["--colour", "red"])).is_err());
+        assert!(demo_data(&args(&["--size"])).is_err());
+    }
+}
