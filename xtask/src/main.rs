@@ -156,7 +156,14 @@ mod tests {
         let out = dir.path().join("small.json");
         let out_arg = out.to_string_lossy().to_string();
         demo_data(&args(&[
-            "--size", "small", "--out", &out_arg, "--seed", "9", "--today", "2026-11-29",
+            "--size",
+            "small",
+            "--out",
+            &out_arg,
+            "--seed",
+            "9",
+            "--today",
+            "2026-11-29",
         ]))
         .unwrap();
         let written: fieldbook_core::Dataset =

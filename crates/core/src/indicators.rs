@@ -401,8 +401,8 @@ fn is_pregnant_on(person: &Person, day: NaiveDate) -> bool {
 mod tests {
     use super::*;
     use crate::model::{
-        Contraception, FamilyFlags, Household, Living, MaritalStatus, Method, MigrantCertificate,
-        Outcome, Sex, Village,
+        Contraception, Household, Living, MaritalStatus, Method, MigrantCertificate, Outcome, Sex,
+        Village,
     };
     use crate::plan::{Measure, PlanSection, Recurrence, Tick, WorkPlan};
     use uuid::Uuid;
@@ -429,22 +429,10 @@ mod tests {
 
     fn woman(n: u128, household: u128) -> Person {
         Person {
-            id: id(n),
-            household_id: id(household),
-            name: format!("人{n}"),
-            sex: Sex::Female,
             birth_date: Some(d(1990, 1, 1)),
-            relation: None,
             marital: MaritalStatus::FirstMarriage,
-            phone: None,
-            living: Living::Resident,
-            certificate: None,
             children: 1,
-            pregnancy: Pregnancy::None,
-            contraception: None,
-            menopause: None,
-            exemption: None,
-            deleted: false,
+            ..Person::new(id(n), id(household), format!("人{n}"), Sex::Female)
         }
     }
 
@@ -462,18 +450,7 @@ mod tests {
     }
 
     fn household(n: u128, village: u128) -> Household {
-        Household {
-            id: id(n),
-            village_id: id(village),
-            number: format!("{n:04}"),
-            group: None,
-            address: None,
-            phone: None,
-            head_person_id: None,
-            flags: FamilyFlags::default(),
-            notes: None,
-            deleted: false,
-        }
+        Household::new(id(n), id(village), format!("{n:04}"))
     }
 
     /// The worked example: who is who is written beside each person.
@@ -537,16 +514,8 @@ mod tests {
         let mut visit = |person: u128, household: u128, date, kind, outcome: Outcome| {
             n += 1;
             Visit {
-                id: id(n),
-                person_id: id(person),
-                household_id: id(household),
-                date,
-                kind,
-                recorded_by: None,
                 outcome,
-                notes: None,
-                next_visit: None,
-                deleted: false,
+                ..Visit::new(id(n), id(person), id(household), date, kind)
             }
         };
         let yes = Outcome {

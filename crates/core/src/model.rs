@@ -88,6 +88,24 @@ pub struct Household {
     pub deleted: bool,
 }
 
+impl Household {
+    /// A new household with only the required fields.
+    pub fn new(id: Id, village_id: Id, number: impl Into<String>) -> Self {
+        Household {
+            id,
+            village_id,
+            number: number.into(),
+            group: None,
+            address: None,
+            phone: None,
+            head_person_id: None,
+            flags: FamilyFlags::default(),
+            notes: None,
+            deleted: false,
+        }
+    }
+}
+
 /// 性别.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -394,6 +412,29 @@ pub struct Person {
 }
 
 impl Person {
+    /// A new person with only the required fields; every other field takes
+    /// its "not recorded" default (resident, unmarried, no measure …).
+    pub fn new(id: Id, household_id: Id, name: impl Into<String>, sex: Sex) -> Self {
+        Person {
+            id,
+            household_id,
+            name: name.into(),
+            sex,
+            birth_date: None,
+            relation: None,
+            marital: MaritalStatus::default(),
+            phone: None,
+            living: Living::default(),
+            certificate: None,
+            children: 0,
+            pregnancy: Pregnancy::default(),
+            contraception: None,
+            menopause: None,
+            exemption: None,
+            deleted: false,
+        }
+    }
+
     /// Whole years of age on `day`, when the birth date is known.
     pub fn age_on(&self, day: NaiveDate) -> Option<i32> {
         let birth = self.birth_date?;
@@ -519,4 +560,23 @@ pub struct Visit {
     /// Tombstone.
     #[serde(default)]
     pub deleted: bool,
+}
+
+impl Visit {
+    /// A new visit with only the required fields: no outcome, notes or next
+    /// date yet.
+    pub fn new(id: Id, person_id: Id, household_id: Id, date: NaiveDate, kind: VisitKind) -> Self {
+        Visit {
+            id,
+            person_id,
+            household_id,
+            date,
+            kind,
+            recorded_by: None,
+            outcome: Outcome::default(),
+            notes: None,
+            next_visit: None,
+            deleted: false,
+        }
+    }
 }

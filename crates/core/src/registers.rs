@@ -867,8 +867,7 @@ pub fn year_end_table(figures: &YearEndFigures) -> Table {
 mod tests {
     use super::*;
     use crate::model::{
-        Contraception, FamilyFlags, MaritalStatus, Method, MigrantCertificate, Outcome, Sex,
-        ThreeCheckResults, Village,
+        Contraception, MaritalStatus, Method, MigrantCertificate, Sex, ThreeCheckResults, Village,
     };
     use crate::plan::{IndicatorKind, Measure, PlanSection, Target, Tick, WorkPlan};
     use uuid::Uuid;
@@ -883,37 +882,17 @@ mod tests {
 
     fn person(n: u128, household: u128, name: &str, sex: Sex, born: NaiveDate) -> Person {
         Person {
-            id: id(n),
-            household_id: id(household),
-            name: name.into(),
-            sex,
             birth_date: Some(born),
-            relation: None,
             marital: MaritalStatus::FirstMarriage,
-            phone: None,
-            living: Living::Resident,
-            certificate: None,
             children: 1,
-            pregnancy: crate::model::Pregnancy::None,
-            contraception: None,
-            menopause: None,
-            exemption: None,
-            deleted: false,
+            ..Person::new(id(n), id(household), name, sex)
         }
     }
 
     fn visit(n: u128, p: u128, household: u128, date: NaiveDate, kind: VisitKind) -> Visit {
         Visit {
-            id: id(n),
-            person_id: id(p),
-            household_id: id(household),
-            date,
-            kind,
             recorded_by: Some("李红".into()),
-            outcome: Outcome::default(),
-            notes: None,
-            next_visit: None,
-            deleted: false,
+            ..Visit::new(id(n), id(p), id(household), date, kind)
         }
     }
 
@@ -927,16 +906,9 @@ mod tests {
         });
         for (n, number) in [(10, "0002"), (11, "0001")] {
             data.households.push(Household {
-                id: id(n),
-                village_id: id(1),
-                number: number.into(),
                 group: Some("三组".into()),
                 address: Some(format!("三组{n}号")),
-                phone: None,
-                head_person_id: None,
-                flags: FamilyFlags::default(),
-                notes: None,
-                deleted: false,
+                ..Household::new(id(n), id(1), number)
             });
         }
         data.households[1].flags.care_for_girls = true;

@@ -715,8 +715,7 @@ pub fn due_tasks(data: &Dataset, today: NaiveDate, rules: &Rules) -> Vec<Task> {
 mod tests {
     use super::*;
     use crate::model::{
-        Contraception, FamilyFlags, Household, Living, MaritalStatus, MigrantCertificate, Outcome,
-        Village,
+        Contraception, FamilyFlags, Household, Living, MaritalStatus, MigrantCertificate, Village,
     };
     use uuid::Uuid;
 
@@ -737,55 +736,21 @@ mod tests {
             township: None,
             deleted: false,
         });
-        data.households.push(Household {
-            id: id(10),
-            village_id: id(1),
-            number: "0001".into(),
-            group: None,
-            address: None,
-            phone: None,
-            head_person_id: None,
-            flags: FamilyFlags::default(),
-            notes: None,
-            deleted: false,
-        });
+        data.households.push(Household::new(id(10), id(1), "0001"));
         data
     }
 
     fn woman(n: u128, born: NaiveDate) -> Person {
         Person {
-            id: id(n),
-            household_id: id(10),
-            name: "王秀英".into(),
-            sex: Sex::Female,
             birth_date: Some(born),
-            relation: None,
             marital: MaritalStatus::FirstMarriage,
-            phone: None,
-            living: Living::Resident,
-            certificate: None,
             children: 1,
-            pregnancy: Pregnancy::None,
-            contraception: None,
-            menopause: None,
-            exemption: None,
-            deleted: false,
+            ..Person::new(id(n), id(10), "王秀英", Sex::Female)
         }
     }
 
     fn visit(n: u128, person: u128, date: NaiveDate, kind: VisitKind) -> Visit {
-        Visit {
-            id: id(n),
-            person_id: id(person),
-            household_id: id(10),
-            date,
-            kind,
-            recorded_by: None,
-            outcome: Outcome::default(),
-            notes: None,
-            next_visit: None,
-            deleted: false,
-        }
+        Visit::new(id(n), id(person), id(10), date, kind)
     }
 
     fn with_method(mut p: Person, method: Method, start: NaiveDate) -> Person {
