@@ -22,6 +22,7 @@ pub mod period;
 pub mod plan;
 pub mod registers;
 pub mod rules;
+pub mod search;
 pub mod sections;
 pub mod sync;
 pub mod templates;

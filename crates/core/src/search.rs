@@ -1,0 +1,195 @@
+//! Finding a household the way a worker types: by a member's name, by the
+//! household number, or by the pinyin initials of a name (typing `zxm` finds
+//! 张秀梅), with filters by villager group and family flags.
+
+use std::collections::HashMap;
+
+use pinyin::ToPinyin;
+
+use crate::data::Dataset;
+use crate::model::{FamilyFlags, Household, Id};
+
+/// The pinyin initials of a text, lower case: `张秀梅` → `zxm`. Characters
+/// without pinyin (letters, digits) are kept as they are, lower-cased.
+pub fn initials(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c.to_pinyin() {
+            Some(pinyin) => pinyin.first_letter().chars().collect::<Vec<_>>(),
+            None => c.to_lowercase().collect(),
+        })
+        .collect()
+}
+
+/// Which family flag a filter asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagFilter {
+    /// 独生子女户.
+    OneChild,
+    /// 双女户.
+    TwoGirls,
+    /// 关爱女孩.
+    CareForGirls,
+    /// 计生特殊家庭.
+    SpecialFamily,
+}
+
+impl FlagFilter {
+    fn matches(self, flags: &FamilyFlags) -> bool {
+        match self {
+            FlagFilter::OneChild => flags.one_child,
+            FlagFilter::TwoGirls => flags.two_girls,
+            FlagFilter::CareForGirls => flags.care_for_girls,
+            FlagFilter::SpecialFamily => flags.special_family,
+        }
+    }
+}
+
+/// A search over one village's households, built once and queried on every
+/// keystroke.
+#[derive(Clone, Debug, Default)]
+pub struct HouseholdIndex {
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    household_id: Id,
+    number: String,
+    group: Option<String>,
+    flags: FamilyFlags,
+    /// Each live member's name and its initials.
+    names: Vec<(String, String)>,
+}
+
+impl HouseholdIndex {
+    /// Indexes the live households of a village and their live members, in
+    /// household-number order.
+    pub fn new(data: &Dataset, village_id: Id) -> Self {
+        let mut names: HashMap<Id, Vec<(String, String)>> = HashMap::new();
+        for person in data.persons.iter().filter(|p| !p.deleted) {
+            names
+                .entry(person.household_id)
+                .or_default()
+                .push((person.name.clone(), initials(&person.name)));
+        }
+        let mut homes: Vec<&Household> = data.households_of(village_id).collect();
+        homes.sort_by(|a, b| a.number.cmp(&b.number));
+        HouseholdIndex {
+            entries: homes
+                .into_iter()
+                .map(|h| Entry {
+                    household_id: h.id,
+                    number: h.number.clone(),
+                    group: h.group.clone(),
+                    flags: h.flags,
+                    names: names.remove(&h.id).unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The villager groups present, sorted, for the group filter.
+    pub fn groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = self
+            .entries
+            .iter()
+            .filter_map(|e| e.group.clone())
+            .collect();
+        groups.sort();
+        groups.dedup();
+        groups
+    }
+
+    /// The households matching `query` (empty matches all) within the group
+    /// and flag filters, in household-number order. A query matches a
+    /// member's name (anywhere in it), the household number (from its
+    /// start, ignoring leading zeros), or the start of a member's pinyin
+    /// initials.
+    pub fn search(&self, query: &str, group: Option<&str>, flag: Option<FlagFilter>) -> Vec<Id> {
+        let query = query.trim().to_lowercase();
+        let number_query = query.trim_start_matches('0');
+        self.entries
+            .iter()
+            .filter(|e| group.is_none_or(|g| e.group.as_deref() == Some(g)))
+            .filter(|e| flag.is_none_or(|f| f.matches(&e.flags)))
+            .filter(|e| {
+                query.is_empty()
+                    || (!number_query.is_empty()
+                        && e.number.trim_start_matches('0').starts_with(number_query))
+                    || e.number == query
+                    || e.names.iter().any(|(name, initials)| {
+                        name.contains(&query) || initials.starts_with(&query)
+                    })
+            })
+            .map(|e| e.household_id)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Person, Sex};
+    use uuid::Uuid;
+
+    fn id(n: u128) -> Id {
+        Uuid::from_u128(n)
+    }
+
+    fn village() -> Dataset {
+        let mut data = Dataset::new();
+        for (n, number, group) in [
+            (10, "0001", "一组"),
+            (11, "0002", "二组"),
+            (12, "0013", "二组"),
+        ] {
+            data.households.push(Household {
+                group: Some(group.into()),
+                ..Household::new(id(n), id(1), number)
+            });
+        }
+        data.households[2].flags.care_for_girls = true;
+        for (n, household, name) in [
+            (100, 10, "张秀梅"),
+            (101, 10, "李建国"),
+            (102, 11, "张小红"),
+            (103, 12, "王芳"),
+        ] {
+            data.persons
+                .push(Person::new(id(n), id(household), name, Sex::Female));
+        }
+        data
+    }
+
+    #[test]
+    fn initials_of_chinese_names() {
+        assert_eq!(initials("张秀梅"), "zxm");
+        assert_eq!(initials("李建国"), "ljg");
+        assert_eq!(initials("王A3"), "wa3");
+    }
+
+    #[test]
+    fn typing_initials_a_name_or_a_number_finds_the_household() {
+        let index = HouseholdIndex::new(&village(), id(1));
+        assert_eq!(index.search("zxm", None, None), vec![id(10)]);
+        assert_eq!(index.search("zx", None, None), vec![id(10), id(11)]);
+        assert_eq!(index.search("建国", None, None), vec![id(10)]);
+        assert_eq!(index.search("13", None, None), vec![id(12)]);
+        assert_eq!(index.search("0002", None, None), vec![id(11)]);
+        assert_eq!(index.search("", None, None).len(), 3);
+        assert!(index.search("qq", None, None).is_empty());
+    }
+
+    #[test]
+    fn filters_narrow_by_group_and_flag() {
+        let index = HouseholdIndex::new(&village(), id(1));
+        assert_eq!(index.groups(), vec!["一组".to_string(), "二组".to_string()]);
+        assert_eq!(index.search("", Some("二组"), None), vec![id(11), id(12)]);
+        assert_eq!(
+            index.search("", None, Some(FlagFilter::CareForGirls)),
+            vec![id(12)]
+        );
+        assert_eq!(index.search("z", Some("二组"), None), vec![id(11)]);
+    }
+}
