@@ -8,12 +8,14 @@ use leptos_router::path;
 use crate::components::{BottomNav, UpdateBanner};
 use crate::i18n::{Key, provide_i18n};
 use crate::pages::{
-    HouseholdsPage, IndicatorsPage, NotFoundPage, PlanPage, SettingsPage, TodayPage,
+    HouseholdPage, HouseholdsPage, IndicatorsPage, NotFoundPage, PlanPage, SettingsPage, TodayPage,
+    VisitPage,
 };
 use crate::pwa::{
     provide_pwa, register_service_worker, request_persistent_storage_on_first_action,
 };
 use crate::settings;
+use crate::state::provide_app_state;
 
 /// The whole app.
 ///
@@ -27,6 +29,7 @@ pub fn App(
 ) -> impl IntoView {
     let i18n = provide_i18n(settings::load_language());
     let pwa = provide_pwa();
+    provide_app_state();
     if register_service_worker {
         self::register_service_worker(pwa);
         request_persistent_storage_on_first_action(pwa);
@@ -43,6 +46,8 @@ pub fn App(
                     <Routes fallback=NotFoundPage>
                         <Route path=path!("/") view=TodayPage/>
                         <Route path=path!("/households") view=HouseholdsPage/>
+                        <Route path=path!("/households/:id") view=HouseholdPage/>
+                        <Route path=path!("/visit/new") view=VisitPage/>
                         <Route path=path!("/plan") view=PlanPage/>
                         <Route path=path!("/indicators") view=IndicatorsPage/>
                         <Route path=path!("/settings") view=SettingsPage/>

@@ -97,6 +97,86 @@ messages! {
     UpdateReload => "重新加载", "Reload";
     NotFoundTitle => "找不到此页面", "Page not found";
     NotFoundBack => "回到今日任务", "Back to Today";
+    Loading => "正在读取本机数据…", "Reading this phone's data…";
+    StorageFailed => "无法打开本机数据库", "Cannot open this phone's database";
+    Save => "保存", "Save";
+    Saving => "正在保存…", "Saving…";
+    Cancel => "取消", "Cancel";
+    Required => "必填", "required";
+    FirstRunTitle => "开始使用", "Get started";
+    FirstRunIntro => "填写村名和年度，选择一份年度工作计划模板，即可开始记录。",
+        "Enter the village and the year, pick a work-plan template, and start recording.";
+    VillageName => "村名", "Village name";
+    Township => "镇/街道", "Township";
+    PlanYear => "计划年度", "Plan year";
+    PlanTemplate => "年度工作计划模板", "Work-plan template";
+    EmptyPlan => "空白计划（自己添加措施）", "Empty plan (add measures yourself)";
+    StartButton => "开始使用", "Start";
+    TryDemo => "试用示范村", "Try the demo village";
+    TryDemoIntro => "载入一个虚构的示范村（1000 户）来熟悉功能，数据可随时清除。",
+        "Load a made-up demo village (1,000 households) to explore; it can be cleared later.";
+    LoadingDemo => "正在载入示范村", "Loading the demo village";
+    YearInvalid => "年度应在 2000 至 2100 之间", "The year must be between 2000 and 2100";
+    NothingDue => "今天没有到期的任务。", "Nothing is due today.";
+    Overdue => "逾期", "Overdue";
+    DueNow => "到期", "Due";
+    Upcoming => "即将到期", "Coming up";
+    Until => "截至", "by";
+    From => "起", "from";
+    HouseholdNumber => "户编号", "Household number";
+    VillagerGroup => "村民组", "Villager group";
+    AllGroups => "全部村民组", "All groups";
+    AllFamilies => "全部家庭", "All families";
+    SearchHouseholds => "姓名、户编号或拼音首字母", "Name, number or pinyin initials";
+    NoMatches => "没有找到符合条件的住户。", "No household matches.";
+    ShowMore => "显示更多", "Show more";
+    HouseholdsFound => "户", "households";
+    AddHousehold => "添加住户", "Add household";
+    AddPerson => "添加成员", "Add person";
+    Members => "家庭成员", "Members";
+    VisitHistory => "服务记录", "Visits";
+    NoVisits => "还没有服务记录。", "No visits yet.";
+    RecordVisit => "记录随访", "Record a visit";
+    FlagOneChild => "独生子女户", "One-child family";
+    FlagTwoGirls => "双女户", "Two-girl family";
+    FlagCareForGirls => "关爱女孩户", "Care-for-girls family";
+    FlagSpecial => "计生特殊家庭", "Special family";
+    Address => "住址", "Address";
+    Phone => "联系电话", "Phone";
+    Notes => "备注", "Notes";
+    Name => "姓名", "Name";
+    Sex => "性别", "Sex";
+    BirthDate => "出生日期", "Birth date";
+    Relation => "与户主关系", "Relation to head";
+    Marital => "婚姻状况", "Marital status";
+    Age => "岁", "years";
+    Method => "避孕措施", "Contraception";
+    NoMethod => "无", "none";
+    VisitTitle => "随访记录", "Visit";
+    VisitDate => "日期", "Date";
+    VisitKind => "服务类型", "Kind of visit";
+    RecordedBy => "记录人", "Recorded by";
+    NextVisit => "下次随访日期", "Next visit";
+    NextVisitSuggested => "建议日期", "suggested";
+    AdverseReaction => "有不良反应", "Adverse reaction";
+    Referred => "已转诊治疗", "Referred for treatment";
+    PregnancyFound => "发现怀孕", "Pregnancy found";
+    KnowsPolicy => "知晓政策", "Knows the policy";
+    Satisfied => "对服务满意", "Satisfied";
+    NewMethod => "措施变更为", "Method changed to";
+    NoChange => "不变", "no change";
+    RingInPlace => "查环：环在位", "Ring check: IUD in place";
+    PregnantCheck => "查孕：怀孕", "Pregnancy check: pregnant";
+    ConditionFound => "查病：发现疾病", "Gynaecological check: condition found";
+    DefectLevel => "干预级别", "Screening level";
+    Yes => "是", "yes";
+    No => "否", "no";
+    NotAsked => "未问", "not asked";
+    PersonNotFound => "找不到这个人，可能已被删除。", "This person was not found; they may have been removed.";
+    HouseholdNotFound => "找不到这户，可能已被删除。", "This household was not found; it may have been removed.";
+    DateInvalid => "请填写有效日期（年-月-日）", "Enter a valid date (year-month-day)";
+    FixErrors => "请先改正标红的内容。", "Please correct the fields marked in red.";
+    Unsynced => "条未同步", "unsynced";
 }
 
 /// The UI language, shared through context. Reading it inside a view makes
@@ -115,6 +195,23 @@ impl I18n {
     /// The text of `key` in the current language (tracked).
     pub fn t(&self, key: Key) -> &'static str {
         text(self.lang.get(), key)
+    }
+
+    /// The name of a core value (a method, a visit kind …) in the current
+    /// language (tracked).
+    pub fn label(&self, value: &impl fieldbook_core::labels::Label) -> &'static str {
+        match self.lang.get() {
+            Lang::ZhCn => value.zh(),
+            Lang::En => value.en(),
+        }
+    }
+
+    /// One of two texts the core gives in both languages (tracked).
+    pub fn pick(&self, zh: &'static str, en: &'static str) -> &'static str {
+        match self.lang.get() {
+            Lang::ZhCn => zh,
+            Lang::En => en,
+        }
     }
 
     /// Switches the language for this session; persisting it is the caller's

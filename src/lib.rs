@@ -9,6 +9,8 @@ pub mod i18n;
 pub mod pages;
 pub mod pwa;
 pub mod settings;
+pub mod state;
+pub mod storage;
 
 pub use app::App;
 

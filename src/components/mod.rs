@@ -1,9 +1,11 @@
 //! Components shared by several pages, one a file.
 
 mod bottom_nav;
+mod field_error;
 mod section_page;
 mod update_banner;
 
 pub use bottom_nav::BottomNav;
+pub use field_error::FieldError;
 pub use section_page::SectionPage;
 pub use update_banner::UpdateBanner;

@@ -1,10 +1,17 @@
-//! One module a page. Each section shows its title and description until its
-//! issue fills it.
+//! One module a page.
 
+mod first_run;
+mod households;
 mod not_found;
 mod sections;
 mod settings;
+mod today;
+mod visit;
 
+pub use first_run::FirstRun;
+pub use households::{HouseholdPage, HouseholdsPage};
 pub use not_found::NotFoundPage;
-pub use sections::{HouseholdsPage, IndicatorsPage, PlanPage, TodayPage};
+pub use sections::{IndicatorsPage, PlanPage};
 pub use settings::SettingsPage;
+pub use today::TodayPage;
+pub use visit::{VisitPage, suggested_next_visit, visit_kind_slug};

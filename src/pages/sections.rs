@@ -5,18 +5,6 @@ use leptos::prelude::*;
 use crate::components::SectionPage;
 use crate::i18n::Key;
 
-/// 今日: the tasks due, overdue first, grouped by household.
-#[component]
-pub fn TodayPage() -> impl IntoView {
-    view! { <SectionPage slug="today" title=Key::TodayTitle intro=Key::TodayIntro/> }
-}
-
-/// 住户: households, their people and visit history.
-#[component]
-pub fn HouseholdsPage() -> impl IntoView {
-    view! { <SectionPage slug="households" title=Key::HouseholdsTitle intro=Key::HouseholdsIntro/> }
-}
-
 /// 计划: the year's work plan as a checklist.
 #[component]
 pub fn PlanPage() -> impl IntoView {

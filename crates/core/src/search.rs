@@ -47,12 +47,12 @@ impl FlagFilter {
 
 /// A search over one village's households, built once and queried on every
 /// keystroke.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HouseholdIndex {
     entries: Vec<Entry>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     household_id: Id,
     number: String,

@@ -1,0 +1,175 @@
+//! 开始使用: the first run. The worker names her village and year and picks
+//! a plan template — or loads the demo village to explore.
+
+use chrono::Datelike;
+use fieldbook_core::generate::{Size, generate};
+use fieldbook_core::templates::{Template, TemplateId, builtin, empty_plan};
+use fieldbook_core::validate::validate_village;
+use fieldbook_core::{Dataset, Village};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::components::FieldError;
+use crate::i18n::{Key, use_i18n};
+use crate::state::{new_id, today, use_app_state};
+
+/// The first-run form.
+#[component]
+pub fn FirstRun() -> impl IntoView {
+    let i18n = use_i18n();
+    let state = use_app_state();
+    let name = RwSignal::new(String::new());
+    let township = RwSignal::new(String::new());
+    let year = RwSignal::new(today().year().to_string());
+    let template: RwSignal<Option<TemplateId>> = RwSignal::new(Some(TemplateId::One));
+    let name_error = RwSignal::new(None::<(&'static str, &'static str)>);
+    let year_error = RwSignal::new(false);
+    let saving = RwSignal::new(false);
+    let save_error = RwSignal::new(None::<String>);
+    let demo_progress = RwSignal::new(None::<(usize, usize)>);
+
+    let start = move |_| {
+        let village = Village {
+            id: new_id(),
+            name: name.get_untracked().trim().to_string(),
+            township: Some(township.get_untracked().trim().to_string()).filter(|t| !t.is_empty()),
+            deleted: false,
+        };
+        let problems = validate_village(&village);
+        name_error.set(problems.first().map(|p| (p.zh(), p.en())));
+        let plan_year = year
+            .get_untracked()
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|y| (2000..=2100).contains(y));
+        year_error.set(plan_year.is_none());
+        let (Some(plan_year), true) = (plan_year, problems.is_empty()) else {
+            return;
+        };
+        let mut next_id = new_id;
+        let plan = match template.get_untracked() {
+            Some(id) => Template::get(id).instantiate(village.id, plan_year, &mut next_id),
+            None => empty_plan(
+                village.id,
+                plan_year,
+                &format!("{plan_year}年工作计划"),
+                &mut next_id,
+            ),
+        };
+        let mut data = Dataset::new();
+        data.villages.push(village);
+        data.plans.push(plan);
+        saving.set(true);
+        spawn_local(async move {
+            let result = state.save_all(data, |_, _| {}).await;
+            saving.set(false);
+            if let Err(error) = result {
+                save_error.set(Some(i18n.pick(error.zh(), error.en()).to_string()));
+            }
+        });
+    };
+
+    let load_demo = move |_| {
+        let seed = js_sys::Date::now() as u64;
+        let data = generate(seed, Size::Village, today());
+        demo_progress.set(Some((0, 1)));
+        spawn_local(async move {
+            let result = state
+                .save_all(data, move |done, total| {
+                    demo_progress.set(Some((done, total)))
+                })
+                .await;
+            demo_progress.set(None);
+            if let Err(error) = result {
+                save_error.set(Some(i18n.pick(error.zh(), error.en()).to_string()));
+            }
+        });
+    };
+
+    let template_choices = builtin()
+        .into_iter()
+        .map(|t| Some(t.id))
+        .chain([None])
+        .map(|choice| {
+            view! {
+                <label class="choice-card">
+                    <input
+                        type="radio"
+                        name="template"
+                        prop:checked=move || template.get() == choice
+                        on:change=move |_| template.set(choice)
+                    />
+                    <TemplateLabel choice=choice/>
+                </label>
+            }
+        })
+        .collect_view();
+
+    view! {
+        <div class="first-run" data-testid="first-run">
+            <h3>{move || i18n.t(Key::FirstRunTitle)}</h3>
+            <p class="intro">{move || i18n.t(Key::FirstRunIntro)}</p>
+            <label class="field-label" for="village-name">
+                {move || i18n.t(Key::VillageName)} " *"
+            </label>
+            <input id="village-name" data-testid="village-name" class="text" bind:value=name autocomplete="off"/>
+            <FieldError message=name_error/>
+            <label class="field-label" for="township">{move || i18n.t(Key::Township)}</label>
+            <input id="township" class="text" bind:value=township/>
+            <label class="field-label" for="plan-year">{move || i18n.t(Key::PlanYear)}</label>
+            <input id="plan-year" data-testid="plan-year" class="text" inputmode="numeric" bind:value=year/>
+            <Show when=move || year_error.get()>
+                <p class="error" role="alert">{move || i18n.t(Key::YearInvalid)}</p>
+            </Show>
+            <fieldset class="choices-vertical">
+                <legend>{move || i18n.t(Key::PlanTemplate)}</legend>
+                {template_choices}
+            </fieldset>
+            <button class="primary" data-testid="start" on:click=start disabled=move || saving.get()>
+                {move || i18n.t(if saving.get() { Key::Saving } else { Key::StartButton })}
+            </button>
+            <Show when=move || save_error.get().is_some()>
+                <p class="error" role="alert">{move || save_error.get()}</p>
+            </Show>
+            <hr/>
+            <p class="intro">{move || i18n.t(Key::TryDemoIntro)}</p>
+            <button data-testid="try-demo" on:click=load_demo disabled=move || demo_progress.get().is_some()>
+                {move || i18n.t(Key::TryDemo)}
+            </button>
+            <Show when=move || demo_progress.get().is_some()>
+                <div class="progress" role="status" data-testid="demo-progress">
+                    {move || i18n.t(Key::LoadingDemo)}
+                    <progress
+                        max=move || demo_progress.get().map_or(1, |p| p.1.max(1))
+                        value=move || demo_progress.get().map_or(0, |p| p.0)
+                    ></progress>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// A template's title and summary, or the empty plan's label.
+#[component]
+fn TemplateLabel(
+    /// The template, or `None` for the empty plan.
+    choice: Option<TemplateId>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    match choice {
+        Some(id) => {
+            let t = Template::get(id);
+            let (title, title_en) = (t.title(), t.title_en());
+            let (summary, summary_en) = (t.summary(), t.summary_en());
+            view! {
+                <span class="choice-title">{move || i18n.pick(title, title_en)}</span>
+                <span class="choice-summary">{move || i18n.pick(summary, summary_en)}</span>
+            }
+            .into_any()
+        }
+        None => {
+            view! { <span class="choice-title">{move || i18n.t(Key::EmptyPlan)}</span> }.into_any()
+        }
+    }
+}

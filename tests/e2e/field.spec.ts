@@ -1,0 +1,94 @@
+// The field app on the phone, with its records in IndexedDB: first run, the
+// demo village, a visit recorded from Today, household search, and the same
+// work with the server gone.
+import { test, expect, waitForServiceWorker, type AppServer } from "./fixtures";
+import type { Page } from "@playwright/test";
+
+async function startVillage(page: Page, server: AppServer) {
+  await page.goto(server.url);
+  await expect(page.getByTestId("first-run")).toBeVisible();
+  await page.getByTestId("village-name").fill("杨庄村");
+  await page.getByText("篇二", { exact: false }).first().tap();
+  await page.getByTestId("start").tap();
+  await expect(page.getByTestId("nothing-due")).toBeVisible();
+}
+
+async function loadDemo(page: Page, server: AppServer) {
+  await page.goto(server.url);
+  await page.getByTestId("try-demo").tap();
+  await expect(page.getByTestId("tasks-due")).toBeVisible({ timeout: 120_000 });
+}
+
+/** The number of due tasks, from the group's heading (the list is paged). */
+async function dueCount(page: Page): Promise<number> {
+  const text = await page.getByTestId("tasks-due").getByTestId("group-count").textContent();
+  return Number(text);
+}
+
+test("first run: a village from a template, kept across a reload", async ({ page, server }) => {
+  await startVillage(page, server);
+  await page.reload();
+  await expect(page.getByTestId("nothing-due")).toBeVisible();
+  await expect(page.getByTestId("first-run")).toHaveCount(0);
+});
+
+test("first run refuses an empty village name and a bad year, saying which field", async ({ page, server }) => {
+  await page.goto(server.url);
+  await page.getByTestId("plan-year").fill("20x6");
+  await page.getByTestId("start").tap();
+  await expect(page.getByText("年度应在 2000 至 2100 之间")).toBeVisible();
+  await expect(page.locator(".field-error").first()).toContainText("名");
+  await expect(page.getByTestId("first-run")).toBeVisible();
+});
+
+test("the demo village: a task tapped on Today becomes a visit and closes", async ({ page, server }) => {
+  await loadDemo(page, server);
+  const before = await dueCount(page);
+  expect(before).toBeGreaterThan(0);
+  const first = page.getByTestId("tasks-due").getByTestId("task").first();
+  const person = (await first.locator(".task-person").textContent())!.trim();
+  await first.tap();
+  await expect(page.getByTestId("visit-form")).toBeVisible();
+  await expect(page.getByTestId("visit-person")).toHaveText(person);
+  await page.getByTestId("satisfied-yes").tap();
+  await page.getByTestId("save-visit").tap();
+  await expect(page.getByTestId("page-today")).toBeVisible();
+  await expect.poll(() => dueCount(page)).toBe(before - 1);
+
+  await page.reload();
+  await expect(page.getByTestId("tasks-due")).toBeVisible();
+  expect(await dueCount(page)).toBe(before - 1);
+});
+
+test("households are found by name and by number", async ({ page, server }) => {
+  await loadDemo(page, server);
+  await page.getByTestId("nav-households").tap();
+  await expect(page.getByTestId("household-count")).toContainText("1000");
+  const row = page.getByTestId("household-row").first();
+  const number = (await row.locator(".household-number").textContent())!.trim();
+  const name = (await row.locator(".household-members").textContent())!.split("、")[0].trim();
+
+  await page.getByTestId("household-search").fill(name);
+  await expect(page.getByTestId("household-row").first()).toContainText(name);
+  await page.getByTestId("household-search").fill(number);
+  await expect(page.getByTestId("household-row").first().locator(".household-number")).toHaveText(number);
+
+  await page.getByTestId("household-row").first().tap();
+  await expect(page.getByTestId("household-page")).toBeVisible();
+  await expect(page.getByTestId("member").first()).toBeVisible();
+});
+
+test("with the server gone, a visit is recorded and kept across an offline reload", async ({ page, server }) => {
+  await loadDemo(page, server);
+  await waitForServiceWorker(page);
+  await server.stop();
+  await page.reload();
+  await expect(page.getByTestId("tasks-due")).toBeVisible();
+  const before = await dueCount(page);
+  await page.getByTestId("tasks-due").getByTestId("task").first().tap();
+  await page.getByTestId("save-visit").tap();
+  await expect.poll(() => dueCount(page)).toBe(before - 1);
+  await page.reload();
+  await expect(page.getByTestId("tasks-due")).toBeVisible();
+  expect(await dueCount(page)).toBe(before - 1);
+});
