@@ -175,8 +175,19 @@ messages! {
     PersonNotFound => "找不到这个人，可能已被删除。", "This person was not found; they may have been removed.";
     HouseholdNotFound => "找不到这户，可能已被删除。", "This household was not found; it may have been removed.";
     DateInvalid => "请填写有效日期（年-月-日）", "Enter a valid date (year-month-day)";
+    NoPlan => "还没有年度工作计划。", "There is no work plan yet.";
+    Progress => "完成进度", "Progress";
+    DoneOn => "完成日期", "Done on";
+    HouseholdsReached => "覆盖户数", "Households reached";
+    HouseholdsReachedInvalid => "覆盖户数应为整数", "Households reached must be a whole number";
     FixErrors => "请先改正标红的内容。", "Please correct the fields marked in red.";
     Unsynced => "条未同步", "unsynced";
+}
+
+/// A key's text in both languages, for messages kept in a signal and shown
+/// in whichever language is current when they are read.
+pub fn both(key: Key) -> (&'static str, &'static str) {
+    (text(Lang::ZhCn, key), text(Lang::En, key))
 }
 
 /// The UI language, shared through context. Reading it inside a view makes

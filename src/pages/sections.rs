@@ -5,12 +5,6 @@ use leptos::prelude::*;
 use crate::components::SectionPage;
 use crate::i18n::Key;
 
-/// 计划: the year's work plan as a checklist.
-#[component]
-pub fn PlanPage() -> impl IntoView {
-    view! { <SectionPage slug="plan" title=Key::PlanTitle intro=Key::PlanIntro/> }
-}
-
 /// 统计: indicators and registers.
 #[component]
 pub fn IndicatorsPage() -> impl IntoView {
