@@ -180,6 +180,15 @@ messages! {
     DoneOn => "完成日期", "Done on";
     HouseholdsReached => "覆盖户数", "Households reached";
     HouseholdsReachedInvalid => "覆盖户数应为整数", "Households reached must be a whole number";
+    PeriodMonth => "月", "Month";
+    PeriodQuarter => "季度", "Quarter";
+    PeriodHalfYear => "半年", "Half-year";
+    PeriodYear => "年", "Year";
+    PeriodCurrent => "本期", "This period";
+    PeriodPrevious => "上期", "Previous period";
+    ChartLabel => "各项指标与目标对比图", "Rates against their targets";
+    Counted => "已计入：", "Counted:";
+    Missing => "未完成：", "Missing:";
     FixErrors => "请先改正标红的内容。", "Please correct the fields marked in red.";
     Unsynced => "条未同步", "unsynced";
 }

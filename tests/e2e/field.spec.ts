@@ -92,3 +92,55 @@ test("with the server gone, a visit is recorded and kept across an offline reloa
   await expect(page.getByTestId("tasks-due")).toBeVisible();
   expect(await dueCount(page)).toBe(before - 1);
 });
+
+test("ticking a plan task moves the progress, and unticking moves it back", async ({ page, server }) => {
+  await startVillage(page, server);
+  await page.getByTestId("nav-plan").tap();
+  const overall = page.getByTestId("plan-progress");
+  await expect(overall).toContainText(" 0/");
+  const section = page.getByTestId("plan-section").first();
+  await section.locator("summary").tap();
+  await section.getByTestId("tick").first().tap();
+  await section.getByTestId("tick-reached").fill("abc");
+  await section.getByTestId("tick-save").tap();
+  await expect(section.getByText("覆盖户数应为整数")).toBeVisible();
+  await section.getByTestId("tick-reached").fill("120");
+  await section.getByTestId("tick-save").tap();
+  await expect(overall).toContainText(" 1/");
+  await expect(section.getByTestId("section-progress")).toContainText("1/");
+
+  await page.reload();
+  await expect(page.getByTestId("plan-progress")).toContainText(" 1/");
+  const again = page.getByTestId("plan-section").first();
+  await again.locator("summary").tap();
+  await again.getByTestId("tick").first().tap();
+  await expect(page.getByTestId("plan-progress")).toContainText(" 0/");
+});
+
+test("an indicator changes after a visit, and tapping it shows who is counted", async ({ page, server }) => {
+  await loadDemo(page, server);
+  const due = page.getByTestId("tasks-due");
+  // Find a three-check task due this half-year.
+  const threeCheck = due.getByTestId("task").filter({ hasText: "三查" }).first();
+  await expect(threeCheck).toBeVisible();
+  const name = (await threeCheck.locator(".task-person").textContent())!.trim();
+
+  await page.getByTestId("nav-indicators").tap();
+  await page.getByTestId("period-half-year").tap();
+  const threeCheckRate = page.getByTestId("rate").first();
+  const before = (await threeCheckRate.getByTestId("rate-figures").textContent())!;
+  const counted = Number(before.split("/")[0]);
+
+  await page.getByTestId("nav-today").tap();
+  await page.getByTestId("tasks-due").getByTestId("task").filter({ hasText: "三查" }).first().tap();
+  await expect(page.getByTestId("visit-person")).toHaveText(name);
+  await page.getByTestId("save-visit").tap();
+  await expect(page.getByTestId("page-today")).toBeVisible();
+
+  await page.getByTestId("nav-indicators").tap();
+  await page.getByTestId("period-half-year").tap();
+  await expect(page.getByTestId("rate").first().getByTestId("rate-figures")).toContainText(`${counted + 1}/`);
+  await page.getByTestId("rate").first().locator("button").tap();
+  await expect(page.getByTestId("rate-detail")).toContainText(name);
+  await expect(page.getByTestId("chart")).toBeVisible();
+});
