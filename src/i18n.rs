@@ -189,6 +189,19 @@ messages! {
     ChartLabel => "各项指标与目标对比图", "Rates against their targets";
     Counted => "已计入：", "Counted:";
     Missing => "未完成：", "Missing:";
+    ReportsTitle => "报表", "Registers and reports";
+    ReportsLink => "查看报表（花名册、登记表、统计报表）", "Registers and reports";
+    RegisterRoster => "育龄妇女花名册", "Roster of women of reproductive age";
+    RegisterThreeChecks => "三查登记表（本半年）", "Three-check register (this half-year)";
+    RegisterFollowUps => "随访记录册（本年）", "Follow-up log (this year)";
+    RegisterMigrants => "流动人口登记册", "Migrant register";
+    RegisterCareForGirls => "关爱女孩档案", "Care-for-girls archive";
+    RegisterPlanProgress => "工作计划完成情况", "Plan progress";
+    RegisterIndicators => "统计报表（本月）", "Indicator summary (this month)";
+    RegisterYearEnd => "年度工作总结数据", "Year-end summary figures";
+    ExportCsv => "导出 CSV", "Export CSV";
+    Print => "打印", "Print";
+    Rows => "行", "rows";
     FixErrors => "请先改正标红的内容。", "Please correct the fields marked in red.";
     Unsynced => "条未同步", "unsynced";
 }

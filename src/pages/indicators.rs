@@ -120,6 +120,7 @@ pub fn IndicatorsPage() -> impl IntoView {
             <p class="intro" data-testid="period-range">
                 {move || { let p = period_of(kind.get(), previous.get()); format!("{} – {}", p.start(), p.end()) }}
             </p>
+            <a class="button" href="/reports" data-testid="reports-link">{move || i18n.t(Key::ReportsLink)}</a>
             <Chart rates/>
             <ul class="rates">
                 {move || rates.get().into_iter().enumerate().map(|(index, rate)| view! { <RateRow index rate open/> }).collect_view()}

@@ -47,6 +47,16 @@ impl Section {
         }
     }
 
+    /// The other paths whose pages belong to the section: the visit form
+    /// is reached from Today, the registers from the indicators.
+    fn also_owns(self) -> &'static [&'static str] {
+        match self {
+            Section::Today => &["/visit"],
+            Section::Indicators => &["/reports"],
+            _ => &[],
+        }
+    }
+
     /// The section whose page a path belongs to, or `None` for a path outside
     /// the app. A sub-page (`/households/42`) belongs to its section.
     pub fn for_path(path: &str) -> Option<Section> {
@@ -54,12 +64,12 @@ impl Section {
         if path == "/" || path.is_empty() {
             return Some(Section::Today);
         }
+        let under = |base: &str| {
+            path.strip_prefix(base)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
         Section::ALL.into_iter().find(|s| {
-            let base = s.path();
-            base != "/"
-                && path
-                    .strip_prefix(base)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            (s.path() != "/" && under(s.path())) || s.also_owns().iter().any(|p| under(p))
         })
     }
 }
@@ -82,6 +92,14 @@ mod tests {
             Some(Section::Households)
         );
         assert_eq!(Section::for_path("/plan?year=2026"), Some(Section::Plan));
+        assert_eq!(
+            Section::for_path("/reports/roster"),
+            Some(Section::Indicators)
+        );
+        assert_eq!(
+            Section::for_path("/visit/new?person=1"),
+            Some(Section::Today)
+        );
         assert_eq!(Section::for_path("/planets"), None);
         assert_eq!(Section::for_path("/api/v1/pull"), None);
     }
