@@ -92,13 +92,19 @@ messages! {
     StorageNotPersisted => "未获持久保存：空间不足时浏览器可能清除数据，请及时同步或备份。",
         "Not persistent: the browser may clear data when space runs low. Sync or back up often.";
     StorageUnknown => "尚未确认存储是否持久。", "Not yet known whether storage is persistent.";
+    StorageQuotaExceeded => "手机存储空间已满，请先同步或导出备份，再清理空间。数据未保存，表单内容仍保留。",
+        "The phone's storage is full. Sync or export a backup first, then free up space. Nothing was saved; the form still holds what you entered.";
+    StorageUnavailable => "无法使用本机数据库：可能另一个页面正在更新本应用，或浏览器禁止了存储（如无痕模式）。请关闭本应用的其他页面后重新加载。刚才的操作未完成，已保存的数据不受影响。",
+        "The database on this phone cannot be used: another tab may be updating the app, or the browser blocks storage (e.g. in private mode). Close the app's other tabs and reload. The last action did not complete; data already saved is not affected.";
+    StorageFailed => "本机数据库出错，刚才的操作未完成，已保存的数据不受影响。请再试一次；如果一再出现，请导出备份并联系乡镇管理员。",
+        "The phone's database reported an error. The last action did not complete; data already saved is not affected. Try again; if it keeps happening, export a backup and tell the township office.";
     VersionLabel => "版本", "Version";
     UpdateReady => "有新版本", "New version";
     UpdateReload => "重新加载", "Reload";
     NotFoundTitle => "找不到此页面", "Page not found";
     NotFoundBack => "回到今日任务", "Back to Today";
     Loading => "正在读取本机数据…", "Reading this phone's data…";
-    StorageFailed => "无法打开本机数据库", "Cannot open this phone's database";
+    StorageOpenFailed => "无法打开本机数据库", "Cannot open this phone's database";
     Save => "保存", "Save";
     Saving => "正在保存…", "Saving…";
     Cancel => "取消", "Cancel";

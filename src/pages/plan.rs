@@ -44,7 +44,7 @@ pub fn PlanPage() -> impl IntoView {
 }
 
 fn progress_text(done: usize, total: usize) -> String {
-    let percent = if total == 0 { 0 } else { done * 100 / total };
+    let percent = (done * 100).checked_div(total).unwrap_or(0);
     format!("{done}/{total} · {percent}%")
 }
 

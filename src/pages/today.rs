@@ -31,7 +31,7 @@ pub fn TodayPage() -> impl IntoView {
         }
         LoadStatus::Failed(error) => view! {
             <div class="error-box" role="alert" data-testid="storage-failed">
-                <h3>{move || i18n.t(Key::StorageFailed)}</h3>
+                <h3>{move || i18n.t(Key::StorageOpenFailed)}</h3>
                 <p>{i18n.pick(error.zh(), error.en())}</p>
             </div>
         }

@@ -1,4 +1,4 @@
-//! The phone's record store: IndexedDB (CONTRACT STUB — being implemented).
+//! The phone's record store: IndexedDB.
 //!
 //! Contract the pages rely on:
 //! - [`Store::open`] opens (and migrates) the database; one per app.
@@ -7,53 +7,193 @@
 //!   transaction: either both are stored or neither.
 //! - [`Store::outbox_len`] counts unsynced changes.
 //! - [`estimate`] reports used and available bytes.
+//!
+//! # How it is stored
+//! One database, `fieldbook` ([`DB_NAME`]), version [`DB_VERSION`]; the
+//! stores and upgrade steps are in `schema.rs`. A record is kept as its
+//! serde JSON, parsed into a plain JavaScript object (`JSON.parse` of
+//! `serde_json`'s text, and back with `JSON.stringify`): readable in the
+//! browser's devtools, keyed in-line by its `id`, indexable by any field
+//! later, and exactly the shape the sync changes speak of. Outbox entries
+//! are `sync::Change`s the same way, keyed by `seq`.
+//!
+//! # Changes
+//! Every write goes through the core: a new record is one change per field
+//! with a value ([`changes_for_new_record`]), an edit one per changed field
+//! ([`changes_for_edit`]), stamped by the device's hybrid logical clock kept
+//! in `meta` and numbered with consecutive change numbers from `meta`. The
+//! record, its changes and the updated clock and number are written in one
+//! readwrite transaction over the record's store, `outbox` and `meta`; the
+//! clock and number are read in that transaction too, so two tabs saving at
+//! once still get distinct numbers. Any failure aborts the transaction.
+//!
+//! # Bulk loads are local only
+//! [`Store::save_all`] (the demo village) writes records without outbox
+//! changes and marks the database as holding records no server has
+//! ([`Store::holds_local_only_records`]); see its documentation for why.
+//!
+//! # On native targets
+//! The crate also builds natively (clippy, `cargo test`); there the store is
+//! never available: [`Store::open`] returns
+//! [`StorageError::Unavailable`] and [`estimate`] returns `None`.
 
-use fieldbook_core::Dataset;
-use fieldbook_core::sync::{DeviceId, RecordKind};
-use serde::Serialize;
+mod error;
+mod idb;
+mod schema;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use fieldbook_core::sync::{
+    Change, Clock, DeviceId, Hlc, RecordKind, RecordRef, changes_for_edit, changes_for_new_record,
+};
+use fieldbook_core::{Dataset, Household, Id, Person, Tick, Village, Visit, WorkPlan};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::IdbDatabase;
+
+pub use error::StorageError;
+pub use schema::{DB_NAME, DB_VERSION};
+
+use idb::{Mode, Tx};
+use schema::{DEVICE_KEY, LOCAL_ONLY_KEY, META, OUTBOX, RECORD_STORES, SYNC_KEY, store_of};
+
+/// How many records [`Store::save_all`] writes per transaction: large
+/// enough that the demo village (about 31,000 records) loads in a handful
+/// of commits, small enough that one transaction's values stay a few
+/// megabytes on a cheap phone.
+pub const BULK_RECORDS_PER_TRANSACTION: usize = 5_000;
 
 /// A record kind the store keeps.
 pub trait Record: Serialize + DeserializeOwned + Clone + 'static {
-    /// Which object store.
+    /// Which object store (and which kind the outbox changes name).
     const KIND: RecordKind;
     /// The record's id.
-    fn id(&self) -> uuid::Uuid;
+    fn id(&self) -> Id;
 }
 
-/// Why a storage operation failed; each has a message for the worker.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StorageError {
-    /// The browser's storage quota is full.
-    QuotaExceeded,
-    /// IndexedDB is missing, blocked or closed.
-    Unavailable(String),
-    /// Something else went wrong; the detail is for the log.
-    Other(String),
+macro_rules! records {
+    ($($ty:ty => $kind:ident),* $(,)?) => {
+        $(impl Record for $ty {
+            const KIND: RecordKind = RecordKind::$kind;
+            fn id(&self) -> Id {
+                self.id
+            }
+        })*
+    };
 }
 
-impl StorageError {
-    /// What happened and what to do, in Chinese.
-    pub fn zh(&self) -> &'static str {
-        "无法保存到本机"
+records! {
+    Village => Village,
+    Household => Household,
+    Person => Person,
+    Visit => Visit,
+    WorkPlan => Plan,
+    Tick => Tick,
+}
+
+/// The sync state kept in `meta`: the device's hybrid logical clock and the
+/// number its next change gets. Both only grow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncMeta {
+    /// The clock: every stamp issued so far is at most `clock.last()`.
+    pub clock: Clock,
+    /// The next change number; the first change is number 1.
+    pub next_seq: u64,
+}
+
+impl Default for SyncMeta {
+    fn default() -> Self {
+        SyncMeta {
+            clock: Clock::new(),
+            next_seq: 1,
+        }
     }
-
-    /// What happened and what to do, in English.
-    pub fn en(&self) -> &'static str {
-        "Could not save on this phone"
-    }
 }
 
-/// The record store.
+/// Test hooks: make the next write fail at one point inside its
+/// transaction, to show that nothing of it remains.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FailPoint {
+    /// No failure.
+    #[default]
+    Never,
+    /// Fail with [`StorageError::Other`] right after the (first) record's
+    /// `put`, before its changes.
+    AfterRecordPut,
+    /// The transaction's last write, the `meta` `put` after the records and
+    /// their changes, throws a `DOMException` named `QuotaExceededError`,
+    /// as a full disk does.
+    QuotaOnMetaPut,
+}
+
+/// The record store: one open IndexedDB connection and this device's id.
+///
+/// Cheap to clone (the connection is shared). Not `Send`: it holds
+/// JavaScript objects, so give it to Leptos through a local store (e.g.
+/// `StoredValue::new_local` or a `SendWrapper`), not a `Send` context.
 #[derive(Clone, Debug)]
 pub struct Store {
+    db: IdbDatabase,
     device: DeviceId,
+    fail: Rc<Cell<FailPoint>>,
 }
 
 impl Store {
-    /// Opens the app's database.
+    /// Opens the app's database, [`DB_NAME`].
     pub async fn open() -> Result<Store, StorageError> {
-        Err(StorageError::Unavailable("not implemented".into()))
+        Store::open_named(DB_NAME).await
+    }
+
+    /// Opens (creating or upgrading it to [`DB_VERSION`]) the database
+    /// `name`: tests use their own. Makes this device's id on first open.
+    pub async fn open_named(name: &str) -> Result<Store, StorageError> {
+        if !cfg!(target_arch = "wasm32") {
+            return Err(StorageError::Unavailable(
+                "IndexedDB exists only in the browser".into(),
+            ));
+        }
+        let db = idb::open(name, DB_VERSION, schema::upgrade)
+            .await
+            .map_err(|e| match e {
+                idb::OpenError::Blocked => StorageError::Unavailable(
+                    "blocked: another tab holds an older version of the database open".into(),
+                ),
+                idb::OpenError::Failed(reason) => StorageError::from_js(&reason),
+            })?;
+        let device = match device_of(&db).await {
+            Ok(device) => device,
+            Err(e) => {
+                db.close();
+                return Err(e);
+            }
+        };
+        Ok(Store {
+            db,
+            device,
+            fail: Rc::default(),
+        })
+    }
+
+    /// Deletes database `name` with everything in it (tests; later an
+    /// "erase this phone" action). Open stores of it close themselves.
+    pub async fn delete_named(name: &str) -> Result<(), StorageError> {
+        if !cfg!(target_arch = "wasm32") {
+            return Err(StorageError::Unavailable(
+                "IndexedDB exists only in the browser".into(),
+            ));
+        }
+        idb::delete(name).await.map_err(StorageError::from)
+    }
+
+    /// Closes the connection; every later call on this store (and its
+    /// clones) fails with [`StorageError::Unavailable`].
+    pub fn close(&self) {
+        self.db.close();
     }
 
     /// This device's id, made once and kept.
@@ -61,56 +201,355 @@ impl Store {
         self.device
     }
 
-    /// Every record.
-    pub async fn load(&self) -> Result<Dataset, StorageError> {
-        Ok(Dataset::new())
+    /// The database's version (after upgrading: [`DB_VERSION`]).
+    pub fn version(&self) -> u32 {
+        // IndexedDB versions are whole numbers; ours are small.
+        self.db.version() as u32
     }
 
-    /// Writes `after` (whose stored version was `before`) with its outbox
-    /// changes, stamped from `now_ms`, in one transaction.
+    /// Every record, each list in id order (the stores' key order).
+    pub async fn load(&self) -> Result<Dataset, StorageError> {
+        let tx = Tx::begin(&self.db, &RECORD_STORES, Mode::Read)?;
+        let body = async {
+            // All six reads are under way before the first is awaited.
+            let reads = RECORD_STORES
+                .iter()
+                .map(|name| Ok(idb::request(tx.store(name)?.get_all()?)))
+                .collect::<Result<Vec<_>, JsValue>>()?;
+            let mut lists = Vec::with_capacity(reads.len());
+            for read in reads {
+                lists.push(read.await?);
+            }
+            let [villages, households, persons, visits, plans, ticks] = &lists[..] else {
+                unreachable!("one read per record store");
+            };
+            Ok(Dataset {
+                villages: decode_all(villages)?,
+                households: decode_all(households)?,
+                persons: decode_all(persons)?,
+                visits: decode_all(visits)?,
+                plans: decode_all(plans)?,
+                ticks: decode_all(ticks)?,
+                ..Dataset::new()
+            })
+        }
+        .await;
+        finish(tx, body).await
+    }
+
+    /// Writes `after` (whose stored version was `before`; `None` for a new
+    /// record) with its outbox changes, stamped from `now_ms` (milliseconds
+    /// since the Unix epoch, e.g. `js_sys::Date::now()`), in one
+    /// transaction. Returns the changes written: one per field with a value
+    /// for a new record, one per changed field for an edit, none (and
+    /// nothing written) for an edit that changes nothing. On `Err` nothing
+    /// was written: neither the record nor a change nor the clock.
     pub async fn save<R: Record>(
         &self,
-        _before: Option<&R>,
-        _after: &R,
-        _now_ms: f64,
-    ) -> Result<(), StorageError> {
-        Err(StorageError::Other("not implemented".into()))
+        before: Option<&R>,
+        after: &R,
+        now_ms: f64,
+    ) -> Result<Vec<Change>, StorageError> {
+        let record = RecordRef {
+            kind: R::KIND,
+            id: after.id(),
+        };
+        let after = serde_json::to_value(after)?;
+        let before = before.map(serde_json::to_value).transpose()?;
+        let changes_at = |ts: Hlc, first_seq: u64| -> Result<Vec<Change>, StorageError> {
+            Ok(match &before {
+                None => changes_for_new_record(R::KIND, &after, ts, self.device, first_seq)?,
+                Some(before) => {
+                    changes_for_edit(record, before, &after, ts, self.device, first_seq)?
+                }
+            })
+        };
+        // Decided before any transaction: an edit that changes nothing
+        // takes no stamp and no change number.
+        if before.is_some() && changes_at(Hlc::ZERO, 1)?.is_empty() {
+            return Ok(Vec::new());
+        }
+        let store = store_of(R::KIND);
+        let tx = Tx::begin(&self.db, &[store, OUTBOX, META], Mode::WriteStrict)?;
+        let body = async {
+            // Read in this transaction, so that two tabs saving at once
+            // cannot take the same change number.
+            let mut meta = read_sync_meta(&tx).await?;
+            // A wall clock before 1970 or NaN counts as 0; the clock still
+            // moves forward.
+            let ts = meta.clock.tick(now_ms.max(0.0) as u64);
+            let changes = changes_at(ts, meta.next_seq)?;
+            meta.next_seq += changes.len() as u64;
+            // Puts are issued, not awaited: a put that fails aborts the
+            // transaction, and `finish` reports why.
+            tx.store(store)?.put(&to_js(&after)?)?;
+            if self.trips(FailPoint::AfterRecordPut) {
+                return Err(StorageError::other("simulated failure after the record"));
+            }
+            let outbox = tx.store(OUTBOX)?;
+            for change in &changes {
+                outbox.put(&to_js(change)?)?;
+            }
+            self.put_meta(&tx, SYNC_KEY, &meta)?;
+            Ok(changes)
+        }
+        .await;
+        finish(tx, body).await
     }
 
-    /// Stores a whole dataset in a few large transactions.
+    /// Writes every record of `dataset` (the demo village) in transactions
+    /// of [`BULK_RECORDS_PER_TRANSACTION`] records, in dataset order
+    /// (villages, households, persons, visits, plans, ticks). Calls
+    /// `progress(done, total)` in records, first with `done = 0`, then
+    /// after each commit. Returns how many records were written.
+    ///
+    /// **Local only**: these records make no outbox changes, take no stamp
+    /// and no change number. Instead `meta` notes that the database holds
+    /// records no server has ([`holds_local_only_records`]), so that sync
+    /// can refuse to push from it. Why:
+    /// - synthetic households must never reach a real township server, and
+    ///   an outbox full of them would be pushed by the first sync;
+    /// - the outbox would be most of the work: the demo village is about
+    ///   31,000 records but 240,000 changes, one IndexedDB row each
+    ///   (measured in headless Chromium: 3 s without the changes, 23 s with
+    ///   them);
+    /// - real bulk data does not come this way: a pull and a backup import
+    ///   are changes, applied with `sync::Replica`.
+    ///
+    /// Edits made later with [`save`](Store::save) make changes as usual.
+    ///
+    /// Each transaction is whole; after an `Err` the transactions committed
+    /// before it remain (`progress` said how far), the failed one left
+    /// nothing.
+    ///
+    /// [`holds_local_only_records`]: Store::holds_local_only_records
     pub async fn save_all(
         &self,
-        _dataset: &Dataset,
-        _now_ms: f64,
-        _progress: impl FnMut(usize, usize),
-    ) -> Result<(), StorageError> {
-        Err(StorageError::Other("not implemented".into()))
+        dataset: &Dataset,
+        now_ms: f64,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<usize, StorageError> {
+        let mut records = Vec::new();
+        push_json(&mut records, RecordKind::Village, &dataset.villages)?;
+        push_json(&mut records, RecordKind::Household, &dataset.households)?;
+        push_json(&mut records, RecordKind::Person, &dataset.persons)?;
+        push_json(&mut records, RecordKind::Visit, &dataset.visits)?;
+        push_json(&mut records, RecordKind::Plan, &dataset.plans)?;
+        push_json(&mut records, RecordKind::Tick, &dataset.ticks)?;
+        let total = records.len();
+        progress(0, total);
+        let marker = LocalOnly {
+            loaded_at_ms: now_ms.max(0.0) as u64,
+        };
+        let mut done = 0;
+        for chunk in records.chunks(BULK_RECORDS_PER_TRANSACTION) {
+            let mut scope = RECORD_STORES.to_vec();
+            scope.push(META);
+            let tx = Tx::begin(&self.db, &scope, Mode::WriteBulk)?;
+            let body = async {
+                for (kind, json) in chunk {
+                    tx.store(store_of(*kind))?.put(&to_js(json)?)?;
+                }
+                // In every transaction, so that whatever committed is marked.
+                self.put_meta(&tx, LOCAL_ONLY_KEY, &marker)
+            }
+            .await;
+            finish(tx, body).await?;
+            done += chunk.len();
+            progress(done, total);
+        }
+        Ok(total)
+    }
+
+    /// Whether [`save_all`](Store::save_all) wrote records here that no
+    /// server has (the demo village): sync should not push from this
+    /// database.
+    pub async fn holds_local_only_records(&self) -> Result<bool, StorageError> {
+        let tx = Tx::begin(&self.db, &[META], Mode::Read)?;
+        let body = async {
+            let key = JsValue::from_str(LOCAL_ONLY_KEY);
+            Ok(!idb::request(tx.store(META)?.get(&key)?)
+                .await?
+                .is_undefined())
+        }
+        .await;
+        finish(tx, body).await
     }
 
     /// How many changes wait to be synced.
     pub async fn outbox_len(&self) -> Result<usize, StorageError> {
-        Ok(0)
+        let tx = Tx::begin(&self.db, &[OUTBOX], Mode::Read)?;
+        let body = async {
+            let count = idb::request(tx.store(OUTBOX)?.count()?).await?;
+            // A count is a whole number.
+            Ok(count.as_f64().unwrap_or(0.0) as usize)
+        }
+        .await;
+        finish(tx, body).await
+    }
+
+    /// Every change waiting to be synced, in change-number order.
+    pub async fn outbox(&self) -> Result<Vec<Change>, StorageError> {
+        let tx = Tx::begin(&self.db, &[OUTBOX], Mode::Read)?;
+        let body = async { decode_all(&idb::request(tx.store(OUTBOX)?.get_all()?).await?) }.await;
+        finish(tx, body).await
+    }
+
+    /// The clock and the next change number, as stored.
+    pub async fn sync_meta(&self) -> Result<SyncMeta, StorageError> {
+        let tx = Tx::begin(&self.db, &[META], Mode::Read)?;
+        let body = read_sync_meta(&tx).await;
+        finish(tx, body).await
+    }
+
+    /// Test hook: the next write fails at `point`, inside its transaction.
+    #[doc(hidden)]
+    pub fn fail_next_write(&self, point: FailPoint) {
+        self.fail.set(point);
+    }
+
+    /// Whether the armed hook fires at `point` (once).
+    fn trips(&self, point: FailPoint) -> bool {
+        let fires = self.fail.get() == point && point != FailPoint::Never;
+        if fires {
+            self.fail.set(FailPoint::Never);
+        }
+        fires
+    }
+
+    /// Puts `value` at `key` in `meta`: every write transaction's last
+    /// request. With [`FailPoint::QuotaOnMetaPut`] armed, it throws the
+    /// browser's quota `DOMException` instead, after everything else of the
+    /// transaction was issued.
+    fn put_meta<T: Serialize>(&self, tx: &Tx, key: &str, value: &T) -> Result<(), StorageError> {
+        if self.trips(FailPoint::QuotaOnMetaPut) {
+            let quota = web_sys::DomException::new_with_message_and_name(
+                "simulated: the quota has been exceeded",
+                "QuotaExceededError",
+            )?;
+            return Err(StorageError::from_js(&quota.into()));
+        }
+        tx.store(META)?
+            .put_with_key(&to_js(value)?, &JsValue::from_str(key))?;
+        Ok(())
     }
 }
 
-/// Bytes used and the quota, from `navigator.storage.estimate()`.
-pub async fn estimate() -> Option<(f64, f64)> {
-    None
+/// Each record of `records` with its kind, as JSON.
+fn push_json<R: Record>(
+    out: &mut Vec<(RecordKind, Value)>,
+    kind: RecordKind,
+    records: &[R],
+) -> Result<(), StorageError> {
+    for record in records {
+        out.push((kind, serde_json::to_value(record)?));
+    }
+    Ok(())
 }
 
-macro_rules! record {
-    ($ty:ty, $kind:ident) => {
-        impl Record for $ty {
-            const KIND: RecordKind = RecordKind::$kind;
-            fn id(&self) -> uuid::Uuid {
-                self.id
-            }
-        }
-    };
+/// `meta["local_only"]`: when [`Store::save_all`] first wrote records that
+/// no server has.
+#[derive(Serialize)]
+struct LocalOnly {
+    loaded_at_ms: u64,
 }
-record!(fieldbook_core::Village, Village);
-record!(fieldbook_core::Household, Household);
-record!(fieldbook_core::Person, Person);
-record!(fieldbook_core::Visit, Visit);
-record!(fieldbook_core::WorkPlan, Plan);
-record!(fieldbook_core::Tick, Tick);
+
+/// Ends a transaction after its body ran: commits when the body succeeded
+/// and waits for the commit; aborts (rolling back every write made) when it
+/// failed. A quota error the browser reports on the transaction wins over
+/// the body's own error, so that the worker hears "storage full".
+async fn finish<T>(tx: Tx, body: Result<T, StorageError>) -> Result<T, StorageError> {
+    match body {
+        Ok(value) => tx
+            .commit()
+            .await
+            .map(|()| value)
+            .map_err(StorageError::from),
+        Err(error) => match tx.abort().await.map(|e| StorageError::from_js(&e.into())) {
+            Some(StorageError::QuotaExceeded) => Err(StorageError::QuotaExceeded),
+            _ => Err(error),
+        },
+    }
+}
+
+/// This device's id from `meta`, made and stored on the first open. The
+/// read and the write share one transaction, so two tabs opening a new
+/// database at once agree on one id.
+async fn device_of(db: &IdbDatabase) -> Result<DeviceId, StorageError> {
+    let tx = Tx::begin(db, &[META], Mode::WriteStrict)?;
+    let body = async {
+        let meta = tx.store(META)?;
+        let key = JsValue::from_str(DEVICE_KEY);
+        let stored = idb::request(meta.get(&key)?).await?;
+        if let Some(id) = stored.as_string().and_then(|s| Id::parse_str(&s).ok()) {
+            return Ok(DeviceId(id));
+        }
+        let device = DeviceId(new_v4()?);
+        meta.put_with_key(&JsValue::from_str(&device.0.to_string()), &key)?;
+        Ok(device)
+    }
+    .await;
+    finish(tx, body).await
+}
+
+/// A random (v4) UUID from `crypto.getRandomValues`, which, unlike
+/// `crypto.randomUUID`, also works on a plain-HTTP page (a township server
+/// on the local network without a certificate).
+fn new_v4() -> Result<Id, StorageError> {
+    let crypto = web_sys::window()
+        .ok_or_else(|| StorageError::Unavailable("no window".into()))?
+        .crypto()?;
+    let mut bytes = [0u8; 16];
+    crypto.get_random_values_with_u8_array(&mut bytes)?;
+    Ok(uuid::Builder::from_random_bytes(bytes).into_uuid())
+}
+
+async fn read_sync_meta(tx: &Tx) -> Result<SyncMeta, StorageError> {
+    let stored = idb::request(tx.store(META)?.get(&JsValue::from_str(SYNC_KEY))?).await?;
+    if stored.is_undefined() {
+        return Ok(SyncMeta::default());
+    }
+    from_js(&stored)
+}
+
+/// A value as a plain JavaScript object: its serde JSON, parsed.
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, StorageError> {
+    let text = serde_json::to_string(value)?;
+    Ok(js_sys::JSON::parse(&text)?)
+}
+
+/// A stored object back into its Rust type, through its JSON text.
+fn from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, StorageError> {
+    let text = js_sys::JSON::stringify(value)?
+        .as_string()
+        .ok_or_else(|| StorageError::other("a stored value is not JSON"))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// Every element of a `getAll` result.
+fn decode_all<T: DeserializeOwned>(list: &JsValue) -> Result<Vec<T>, StorageError> {
+    let array: &js_sys::Array = list
+        .dyn_ref()
+        .ok_or_else(|| StorageError::other("getAll did not return an array"))?;
+    array.iter().map(|value| from_js(&value)).collect()
+}
+
+/// Bytes used and the quota, from `navigator.storage.estimate()`; `None`
+/// where the browser does not say (or on native targets).
+pub async fn estimate() -> Option<(f64, f64)> {
+    if !cfg!(target_arch = "wasm32") {
+        return None;
+    }
+    let navigator = web_sys::window()?.navigator();
+    if !js_sys::Reflect::has(&navigator, &JsValue::from_str("storage")).unwrap_or(false) {
+        return None;
+    }
+    let promise = navigator.storage().estimate().ok()?;
+    let estimate = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let field = |name: &str| {
+        js_sys::Reflect::get(&estimate, &JsValue::from_str(name))
+            .ok()?
+            .as_f64()
+    };
+    Some((field("usage")?, field("quota")?))
+}

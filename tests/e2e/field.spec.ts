@@ -144,3 +144,22 @@ test("an indicator changes after a visit, and tapping it shows who is counted", 
   await expect(page.getByTestId("rate-detail")).toContainText(name);
   await expect(page.getByTestId("chart")).toBeVisible();
 });
+
+test("a register exports as CSV that keeps the Chinese and every row", async ({ page, server }) => {
+  await loadDemo(page, server);
+  await page.getByTestId("nav-indicators").tap();
+  await page.getByTestId("reports-link").tap();
+  await page.getByTestId("report-roster").tap();
+  await expect(page.getByTestId("report-title")).toHaveText("育龄妇女花名册");
+  await expect(page.getByTestId("nav-indicators")).toHaveAttribute("aria-current", "page");
+  const rows = parseInt((await page.getByTestId("report-rows").textContent())!, 10);
+  expect(rows).toBeGreaterThan(100);
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").tap()]);
+  const bytes = await (await import("node:fs")).promises.readFile((await download.path())!);
+  expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+  const lines = bytes.subarray(3).toString("utf8").trim().split("\r\n");
+  expect(lines[0].split(",").slice(0, 3)).toEqual(["户编号", "村民组", "姓名"]);
+  expect(lines.length).toBe(rows + 1);
+  expect(download.suggestedFilename()).toMatch(/^育龄妇女花名册-\d{4}-\d{2}-\d{2}\.csv$/);
+});

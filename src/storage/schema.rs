@@ -1,0 +1,142 @@
+//! The database's shape: object store names and the ordered list of upgrade
+//! steps ([`MIGRATIONS`]).
+//!
+//! | store | key | value |
+//! |---|---|---|
+//! | `villages`, `households`, `persons`, `visits`, `plans`, `ticks` | in-line, `id` (UUID text) | the record's serde JSON as a plain object |
+//! | `outbox` | in-line, `seq` (number) | a `sync::Change`'s serde JSON as a plain object |
+//! | `meta` | out-of-line: `"device"`, `"sync"`, `"schema"`, `"local_only"` | the device id (text); `SyncMeta` (clock, next change number); the schema info; present when `save_all` wrote records no server has |
+//!
+//! The steps are append-only once shipped: a phone upgrades by running every
+//! step newer than its stored version, in order, inside the browser's one
+//! `versionchange` transaction, so an upgrade that fails leaves the old
+//! database untouched. A step that reshapes records (a new
+//! `fieldbook_core::SCHEMA_VERSION`) goes here too, rewriting them with the
+//! versionchange transaction.
+
+use fieldbook_core::SCHEMA_VERSION;
+use fieldbook_core::sync::RecordKind;
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+use web_sys::{IdbDatabase, IdbTransaction};
+
+use super::idb::create_store;
+
+/// The app's database name.
+pub const DB_NAME: &str = "fieldbook";
+
+pub(crate) const VILLAGES: &str = "villages";
+pub(crate) const HOUSEHOLDS: &str = "households";
+pub(crate) const PERSONS: &str = "persons";
+pub(crate) const VISITS: &str = "visits";
+pub(crate) const PLANS: &str = "plans";
+pub(crate) const TICKS: &str = "ticks";
+pub(crate) const OUTBOX: &str = "outbox";
+pub(crate) const META: &str = "meta";
+
+/// Every record store, in [`RecordKind::ALL`] (dataset) order.
+pub(crate) const RECORD_STORES: [&str; 6] = [VILLAGES, HOUSEHOLDS, PERSONS, VISITS, PLANS, TICKS];
+
+/// `meta` keys.
+pub(crate) const DEVICE_KEY: &str = "device";
+pub(crate) const SYNC_KEY: &str = "sync";
+pub(crate) const SCHEMA_KEY: &str = "schema";
+pub(crate) const LOCAL_ONLY_KEY: &str = "local_only";
+
+/// The object store of a record kind.
+pub(crate) fn store_of(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Village => VILLAGES,
+        RecordKind::Household => HOUSEHOLDS,
+        RecordKind::Person => PERSONS,
+        RecordKind::Visit => VISITS,
+        RecordKind::Plan => PLANS,
+        RecordKind::Tick => TICKS,
+    }
+}
+
+/// One upgrade step: the version it brings the database to and what it
+/// does there.
+pub(crate) struct Migration {
+    /// The database version after this step.
+    pub(crate) version: u32,
+    /// What the step does, for the schema info and the reader.
+    pub(crate) summary: &'static str,
+    /// The step, run in the `versionchange` transaction.
+    pub(crate) apply: fn(&IdbDatabase, &IdbTransaction) -> Result<(), JsValue>,
+}
+
+/// Every upgrade step, oldest first. Append; never edit a shipped step.
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        summary: "record stores (keyPath id) and meta",
+        apply: |db, _| {
+            for name in RECORD_STORES {
+                create_store(db, name, Some("id"))?;
+            }
+            create_store(db, META, None)
+        },
+    },
+    Migration {
+        version: 2,
+        summary: "outbox of unsynced changes (keyPath seq)",
+        apply: |db, _| create_store(db, OUTBOX, Some("seq")),
+    },
+];
+
+/// The database version this app opens: the last step's.
+pub const DB_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+/// What `meta["schema"]` records after an upgrade.
+#[derive(Serialize)]
+struct SchemaInfo {
+    /// The IndexedDB version.
+    db_version: u32,
+    /// The records' shape (`fieldbook_core::SCHEMA_VERSION`).
+    record_schema: u32,
+    /// The version the last upgrade started from (0: a new database).
+    upgraded_from: u32,
+    /// The steps the database has been through.
+    steps: Vec<&'static str>,
+}
+
+/// Runs every step newer than `old_version`, then records the schema info.
+pub(crate) fn upgrade(
+    db: &IdbDatabase,
+    tx: &IdbTransaction,
+    old_version: u32,
+) -> Result<(), JsValue> {
+    for step in MIGRATIONS.iter().filter(|m| m.version > old_version) {
+        (step.apply)(db, tx)?;
+    }
+    let info = SchemaInfo {
+        db_version: DB_VERSION,
+        record_schema: SCHEMA_VERSION,
+        upgraded_from: old_version,
+        steps: MIGRATIONS.iter().map(|m| m.summary).collect(),
+    };
+    let text = serde_json::to_string(&info).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    tx.object_store(META)?
+        .put_with_key(&js_sys::JSON::parse(&text)?, &JsValue::from_str(SCHEMA_KEY))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_count_up_from_one_without_gaps() {
+        for (i, step) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(step.version as usize, i + 1, "{}", step.summary);
+        }
+        assert_eq!(DB_VERSION as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn every_kind_has_its_own_store() {
+        let stores: Vec<_> = RecordKind::ALL.into_iter().map(store_of).collect();
+        assert_eq!(stores, RECORD_STORES);
+    }
+}

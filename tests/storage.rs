@@ -1,0 +1,453 @@
+//! Browser tests of the record store (IndexedDB in headless Chromium).
+//! Each test uses its own database, deleted first.
+//! Run on their own:
+//! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+//! CHROMEDRIVER=/usr/bin/chromedriver cargo test -p fieldbook --target wasm32-unknown-unknown --test storage`
+#![cfg(target_arch = "wasm32")]
+
+use chrono::NaiveDate;
+use fieldbook::storage::{DB_VERSION, FailPoint, StorageError, Store, SyncMeta, estimate};
+use fieldbook_core::generate::{Size, generate};
+use fieldbook_core::sync::{RecordKind, RecordRef};
+use fieldbook_core::{Dataset, Household, Person, Sex, Village};
+use js_sys::{Function, Promise};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{IdbDatabase, IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A new, empty store in database `name`.
+async fn fresh(name: &str) -> Store {
+    Store::delete_named(name).await.expect("delete");
+    Store::open_named(name).await.expect("open")
+}
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
+}
+
+fn village() -> Village {
+    Village {
+        id: id(1),
+        name: "王家村".to_string(),
+        township: Some("石桥镇".to_string()),
+        deleted: false,
+    }
+}
+
+fn person() -> Person {
+    let mut p = Person::new(id(3), id(2), "王芳", Sex::Female);
+    p.phone = Some("13800000000".to_string());
+    p
+}
+
+/// The fields a new record's changes must cover: every top-level key of
+/// its JSON with a value, but the id.
+fn fields_with_values(record: &impl serde::Serialize) -> Vec<(String, Value)> {
+    let Value::Object(object) = serde_json::to_value(record).unwrap() else {
+        panic!("records are objects");
+    };
+    let mut fields: Vec<_> = object
+        .into_iter()
+        .filter(|(k, v)| k != "id" && !v.is_null())
+        .collect();
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    fields
+}
+
+fn by_id(mut d: Dataset) -> Dataset {
+    d.villages.sort_by_key(|r| r.id);
+    d.households.sort_by_key(|r| r.id);
+    d.persons.sort_by_key(|r| r.id);
+    d.visits.sort_by_key(|r| r.id);
+    d.plans.sort_by_key(|r| r.id);
+    d.ticks.sort_by_key(|r| r.id);
+    d
+}
+
+/// Nothing of a failed write remains: the records, the outbox and the
+/// sync state are as they were.
+async fn assert_unchanged(store: &Store, records: &Dataset, outbox: usize, meta: SyncMeta) {
+    assert_eq!(&store.load().await.unwrap(), records, "records");
+    assert_eq!(store.outbox_len().await.unwrap(), outbox, "outbox");
+    assert_eq!(
+        store.sync_meta().await.unwrap(),
+        meta,
+        "clock and change number"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn save_then_load_returns_each_kind_of_record() {
+    let store = fresh("t-save-load").await;
+    assert_eq!(store.load().await.unwrap(), Dataset::new());
+    let data = generate(1, Size::Small, today());
+    let mut expected = Dataset::new();
+    expected.villages.push(data.villages[0].clone());
+    expected.households.push(data.households[0].clone());
+    expected.persons.push(data.persons[0].clone());
+    expected.visits.push(data.visits[0].clone());
+    expected.plans.push(data.plans[0].clone());
+    expected.ticks.push(data.ticks[0].clone());
+    store.save(None, &expected.villages[0], 1.0).await.unwrap();
+    store
+        .save(None, &expected.households[0], 2.0)
+        .await
+        .unwrap();
+    store.save(None, &expected.persons[0], 3.0).await.unwrap();
+    store.save(None, &expected.visits[0], 4.0).await.unwrap();
+    store.save(None, &expected.plans[0], 5.0).await.unwrap();
+    store.save(None, &expected.ticks[0], 6.0).await.unwrap();
+    assert_eq!(store.load().await.unwrap(), expected);
+}
+
+#[wasm_bindgen_test]
+async fn a_new_record_writes_one_change_per_field_with_a_value() {
+    let store = fresh("t-new-record").await;
+    let person = person();
+    let written = store
+        .save(None, &person, 1_700_000_000_000.0)
+        .await
+        .unwrap();
+
+    let expected = fields_with_values(&person);
+    let mut got: Vec<_> = written
+        .iter()
+        .map(|c| (c.field.clone(), c.value.clone()))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, expected);
+    let record = RecordRef {
+        kind: RecordKind::Person,
+        id: person.id,
+    };
+    for change in &written {
+        assert_eq!(change.record, record);
+        assert_eq!(change.device, store.device_id());
+        assert_eq!(change.ts, written[0].ts, "one stamp for one save");
+        assert!(change.supersedes.is_empty());
+    }
+    assert_eq!(written[0].ts.wall_ms, 1_700_000_000_000);
+    assert_eq!(store.outbox().await.unwrap(), written, "stored as returned");
+    assert_eq!(store.outbox_len().await.unwrap(), expected.len());
+}
+
+#[wasm_bindgen_test]
+async fn an_edit_writes_only_the_changed_fields_and_a_no_op_edit_nothing() {
+    let store = fresh("t-edit").await;
+    let before = person();
+    let created = store.save(None, &before, 1000.0).await.unwrap().len();
+
+    let mut after = before.clone();
+    after.name = "王芳芳".to_string();
+    after.phone = None;
+    let edit = store.save(Some(&before), &after, 2000.0).await.unwrap();
+    let fields: Vec<_> = edit.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["name", "phone"], "field-name order");
+    assert_eq!(edit[0].value, json!("王芳芳"));
+    assert_eq!(edit[1].value, Value::Null, "absent");
+    assert_eq!(store.outbox_len().await.unwrap(), created + 2);
+    assert_eq!(store.load().await.unwrap().persons, [after.clone()]);
+
+    let meta = store.sync_meta().await.unwrap();
+    let nothing = store.save(Some(&after), &after, 3000.0).await.unwrap();
+    assert!(nothing.is_empty());
+    assert_eq!(store.outbox_len().await.unwrap(), created + 2);
+    assert_eq!(
+        store.sync_meta().await.unwrap(),
+        meta,
+        "no stamp, no number"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn change_numbers_are_consecutive_and_the_clock_only_grows() {
+    let name = "t-seq-clock";
+    let store = fresh(name).await;
+    let mut v = village();
+    let mut stamps = Vec::new();
+    let first = store.save(None, &v, 5_000.0).await.unwrap();
+    stamps.push(first[0].ts);
+    // The same millisecond, then a wall clock that went back: the stamps
+    // still grow.
+    for (i, now) in [5_000.0, 4_000.0, 6_000.0].into_iter().enumerate() {
+        let before = v.clone();
+        v.name = format!("王家村{i}");
+        let changes = store.save(Some(&before), &v, now).await.unwrap();
+        stamps.push(changes[0].ts);
+    }
+    // Reopening keeps the clock and the numbering.
+    store.close();
+    let store = Store::open_named(name).await.unwrap();
+    let before = v.clone();
+    v.township = None;
+    stamps.push(store.save(Some(&before), &v, 1.0).await.unwrap()[0].ts);
+
+    assert!(stamps.windows(2).all(|w| w[0] < w[1]), "{stamps:?}");
+    let outbox = store.outbox().await.unwrap();
+    let seqs: Vec<u64> = outbox.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, (1..=outbox.len() as u64).collect::<Vec<_>>());
+    let meta = store.sync_meta().await.unwrap();
+    assert_eq!(meta.next_seq, outbox.len() as u64 + 1);
+    assert_eq!(meta.clock.last(), *stamps.last().unwrap());
+}
+
+#[wasm_bindgen_test]
+async fn the_device_id_is_made_once_and_kept() {
+    let store = fresh("t-device").await;
+    let device = store.device_id();
+    assert_eq!(device.0.get_version_num(), 4);
+    store.close();
+    let again = Store::open_named("t-device").await.unwrap();
+    assert_eq!(again.device_id(), device);
+    let other = fresh("t-device-other").await;
+    assert_ne!(other.device_id(), device);
+}
+
+#[wasm_bindgen_test]
+async fn a_failure_inside_the_transaction_leaves_nothing() {
+    let store = fresh("t-atomic").await;
+    let household = Household::new(id(2), id(1), "001");
+
+    // A new record: neither it nor a change nor the clock remains.
+    store.fail_next_write(FailPoint::AfterRecordPut);
+    let err = store.save(None, &household, 1000.0).await.unwrap_err();
+    assert!(matches!(err, StorageError::Other(_)), "{err:?}");
+    assert_unchanged(&store, &Dataset::new(), 0, SyncMeta::default()).await;
+
+    // An edit: the stored version stays.
+    store.save(None, &household, 2000.0).await.unwrap();
+    let saved = store.load().await.unwrap();
+    let outbox = store.outbox_len().await.unwrap();
+    let meta = store.sync_meta().await.unwrap();
+    let mut edited = household.clone();
+    edited.phone = Some("0371-1234567".to_string());
+    store.fail_next_write(FailPoint::AfterRecordPut);
+    assert!(store.save(Some(&household), &edited, 3000.0).await.is_err());
+    assert_unchanged(&store, &saved, outbox, meta).await;
+
+    // The hook fired once; the same edit now goes through.
+    let changes = store.save(Some(&household), &edited, 3000.0).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].seq, meta.next_seq);
+}
+
+#[wasm_bindgen_test]
+async fn a_full_disk_is_quota_exceeded_and_leaves_nothing() {
+    let store = fresh("t-quota").await;
+    store.fail_next_write(FailPoint::QuotaOnMetaPut);
+    let err = store.save(None, &village(), 1000.0).await.unwrap_err();
+    assert_eq!(err, StorageError::QuotaExceeded);
+    assert_eq!(
+        err.zh(),
+        "手机存储空间已满，请先同步或导出备份，再清理空间。数据未保存，表单内容仍保留。"
+    );
+    assert!(err.en().contains("storage is full"));
+    assert_unchanged(&store, &Dataset::new(), 0, SyncMeta::default()).await;
+
+    // A bulk load that meets a full disk in its first transaction.
+    store.fail_next_write(FailPoint::QuotaOnMetaPut);
+    let data = generate(3, Size::Small, today());
+    let err = store.save_all(&data, 1000.0, |_, _| {}).await.unwrap_err();
+    assert_eq!(err, StorageError::QuotaExceeded);
+    assert_unchanged(&store, &Dataset::new(), 0, SyncMeta::default()).await;
+    assert!(!store.holds_local_only_records().await.unwrap());
+}
+
+#[wasm_bindgen_test]
+fn dom_exceptions_map_to_storage_errors() {
+    let exception = |name: &str| -> JsValue {
+        web_sys::DomException::new_with_message_and_name("test", name)
+            .unwrap()
+            .into()
+    };
+    assert_eq!(
+        StorageError::from_js(&exception("QuotaExceededError")),
+        StorageError::QuotaExceeded
+    );
+    for name in ["InvalidStateError", "VersionError", "UnknownError"] {
+        let error = StorageError::from_js(&exception(name));
+        assert!(
+            matches!(error, StorageError::Unavailable(_)),
+            "{name}: {error:?}"
+        );
+    }
+    for name in ["ConstraintError", "DataError", "AbortError"] {
+        let error = StorageError::from_js(&exception(name));
+        assert!(matches!(error, StorageError::Other(_)), "{name}: {error:?}");
+    }
+    assert!(matches!(
+        StorageError::from_js(&JsValue::from_str("plain")),
+        StorageError::Other(_)
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn a_closed_or_deleted_database_is_unavailable() {
+    let store = fresh("t-closed").await;
+    store.close();
+    let err = store.load().await.unwrap_err();
+    assert!(matches!(err, StorageError::Unavailable(_)), "{err:?}");
+
+    // Another tab deleting (or upgrading) the database is not blocked by
+    // this connection: it closes itself.
+    let store = fresh("t-closed").await;
+    Store::delete_named("t-closed").await.unwrap();
+    let err = store.save(None, &village(), 1.0).await.unwrap_err();
+    assert!(matches!(err, StorageError::Unavailable(_)), "{err:?}");
+}
+
+/// Waits for a request made by hand.
+async fn settle(req: &IdbRequest) -> JsValue {
+    let promise = Promise::new(&mut |resolve: Function, reject: Function| {
+        req.set_onsuccess(Some(&resolve));
+        req.set_onerror(Some(&reject));
+    });
+    JsFuture::from(promise).await.expect("request");
+    req.result().unwrap()
+}
+
+/// Makes database `name` as version 1 of the schema left it: the record
+/// stores and `meta`, no outbox; with one village and a device id in it.
+async fn make_version_1(name: &str, village: &Village, device: Uuid) {
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    settle(&factory.delete_database(name).unwrap()).await;
+    let req = factory.open_with_u32(name, 1).unwrap();
+    let village = serde_json::to_string(village).unwrap();
+    let upgrade = Closure::once(move |event: web_sys::Event| {
+        let req: IdbOpenDbRequest = event.target().unwrap().unchecked_into();
+        let db: IdbDatabase = req.result().unwrap().unchecked_into();
+        for store in [
+            "villages",
+            "households",
+            "persons",
+            "visits",
+            "plans",
+            "ticks",
+        ] {
+            let params = IdbObjectStoreParameters::new();
+            params.set_key_path(&JsValue::from_str("id"));
+            db.create_object_store_with_optional_parameters(store, &params)
+                .unwrap();
+        }
+        db.create_object_store("meta").unwrap();
+        let tx = req.transaction().unwrap();
+        let value = js_sys::JSON::parse(&village).unwrap();
+        tx.object_store("villages").unwrap().put(&value).unwrap();
+        tx.object_store("meta")
+            .unwrap()
+            .put_with_key(&device.to_string().into(), &"device".into())
+            .unwrap();
+    });
+    req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    let db: IdbDatabase = settle(&req).await.unchecked_into();
+    assert_eq!(db.version(), 1.0);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn opening_a_version_1_database_upgrades_it_and_keeps_its_data() {
+    let name = "t-migrate";
+    let device = Uuid::from_u128(0x1234_5678_9abc_4def_8123_4567_89ab_cdef);
+    make_version_1(name, &village(), device).await;
+
+    let store = Store::open_named(name).await.unwrap();
+    const { assert!(DB_VERSION >= 2, "version 1 is older") };
+    assert_eq!(store.version(), DB_VERSION);
+    assert_eq!(store.device_id().0, device, "the stored device id is kept");
+    assert_eq!(store.load().await.unwrap().villages, [village()]);
+    assert_eq!(store.outbox_len().await.unwrap(), 0, "the new outbox");
+
+    // The upgraded database takes writes into the new store.
+    let before = village();
+    let mut after = before.clone();
+    after.name = "李家村".to_string();
+    let changes = store.save(Some(&before), &after, 10.0).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(store.outbox().await.unwrap(), changes);
+
+    // Opening again at the same version changes nothing.
+    store.close();
+    let again = Store::open_named(name).await.unwrap();
+    assert_eq!(again.load().await.unwrap().villages, [after]);
+    assert_eq!(again.outbox_len().await.unwrap(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn save_all_then_load_gives_the_same_dataset_without_outbox_changes() {
+    let store = fresh("t-save-all").await;
+    assert!(!store.holds_local_only_records().await.unwrap());
+    let data = generate(7, Size::Small, today());
+    let mut calls = Vec::new();
+    let written = store
+        .save_all(&data, 1_700_000_000_000.0, |done, total| {
+            calls.push((done, total))
+        })
+        .await
+        .unwrap();
+
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded, by_id(data.clone()));
+    let total = data.villages.len()
+        + data.households.len()
+        + data.persons.len()
+        + data.visits.len()
+        + data.plans.len()
+        + data.ticks.len();
+    assert_eq!(written, total);
+    assert_eq!(calls.first(), Some(&(0, total)));
+    assert_eq!(calls.last(), Some(&(total, total)));
+    assert!(calls.windows(2).all(|w| w[0].0 < w[1].0));
+
+    // Local only: no changes, no stamp, and the database says so.
+    assert_eq!(store.outbox_len().await.unwrap(), 0);
+    assert_eq!(store.sync_meta().await.unwrap(), SyncMeta::default());
+    assert!(store.holds_local_only_records().await.unwrap());
+
+    // A later edit of a loaded record is an ordinary change.
+    let before = loaded.persons[0].clone();
+    let mut after = before.clone();
+    after.phone = Some("13900000000".to_string());
+    let changes = store
+        .save(Some(&before), &after, 1_700_000_001_000.0)
+        .await
+        .unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].seq, 1);
+}
+
+/// The demo village's size, timed: `-- --include-ignored` to run.
+#[wasm_bindgen_test]
+#[ignore]
+async fn save_all_of_the_demo_village_is_quick() {
+    let data = generate(1, Size::Village, today());
+    let store = fresh("t-demo-village").await;
+    let start = js_sys::Date::now();
+    let written = store.save_all(&data, start, |_, _| {}).await.unwrap();
+    let saved = js_sys::Date::now();
+    let loaded = store.load().await.unwrap();
+    let end = js_sys::Date::now();
+    console_log!(
+        "demo village: {written} records, {} visits; save_all {:.0} ms, load {:.0} ms",
+        loaded.visits.len(),
+        saved - start,
+        end - saved
+    );
+    assert_eq!(loaded, by_id(data));
+}
+
+#[wasm_bindgen_test]
+async fn the_estimate_reports_usage_and_quota() {
+    let (usage, quota) = estimate().await.expect("Chromium has navigator.storage");
+    assert!(usage >= 0.0);
+    assert!(quota > 0.0);
+}
