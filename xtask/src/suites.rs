@@ -149,6 +149,8 @@ pub fn run_all(root: &Path) -> Result<Summary> {
                 "wasm32-unknown-unknown",
                 "--test",
                 "web",
+                "--test",
+                "storage",
             ])
             .env(
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
