@@ -208,6 +208,8 @@ messages! {
     ExportCsv => "导出 CSV", "Export CSV";
     Print => "打印", "Print";
     Rows => "行", "rows";
+    StorageUsed => "已用", "used";
+    StorageQuota => "可用上限", "quota";
     FixErrors => "请先改正标红的内容。", "Please correct the fields marked in red.";
     Unsynced => "条未同步", "unsynced";
 }

@@ -81,8 +81,9 @@ impl AppState {
         Ok(())
     }
 
-    /// Stores a whole dataset (the demo village, a template's plan and its
-    /// village), reporting progress as (done, total).
+    /// Stores the demo village in a few large transactions, reporting
+    /// progress as (done, total). The store marks such data as local only:
+    /// made-up households must never reach a township's server.
     pub async fn save_all(
         &self,
         dataset: Dataset,

@@ -2,10 +2,10 @@
 //! a plan template — or loads the demo village to explore.
 
 use chrono::Datelike;
+use fieldbook_core::Village;
 use fieldbook_core::generate::{Size, generate};
 use fieldbook_core::templates::{Template, TemplateId, builtin, empty_plan};
 use fieldbook_core::validate::validate_village;
-use fieldbook_core::{Dataset, Village};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -57,12 +57,14 @@ pub fn FirstRun() -> impl IntoView {
                 &mut next_id,
             ),
         };
-        let mut data = Dataset::new();
-        data.villages.push(village);
-        data.plans.push(plan);
         saving.set(true);
         spawn_local(async move {
-            let result = state.save_all(data, |_, _| {}).await;
+            // The village and its plan are real records: they go through the
+            // store one by one, each with its outbox changes, to be synced.
+            let result = match state.save(None, village).await {
+                Ok(()) => state.save(None, plan).await,
+                Err(error) => Err(error),
+            };
             saving.set(false);
             if let Err(error) = result {
                 save_error.set(Some(i18n.pick(error.zh(), error.en()).to_string()));

@@ -7,6 +7,7 @@ use crate::components::SectionPage;
 use crate::i18n::{Key, Lang, use_i18n};
 use crate::pwa::{build_id, use_pwa};
 use crate::settings;
+use crate::state::use_app_state;
 
 /// The settings page.
 #[component]
@@ -14,6 +15,20 @@ pub fn SettingsPage() -> impl IntoView {
     let i18n = use_i18n();
     let pwa = use_pwa();
     let save_failed = RwSignal::new(false);
+    let state = use_app_state();
+    let usage = LocalResource::new(crate::storage::estimate);
+    let usage_text = move || {
+        usage.get().flatten().map(|(used, quota)| {
+            let mb = |bytes: f64| format!("{:.1} MB", bytes / 1_000_000.0);
+            format!(
+                "{} {} / {} {}",
+                i18n.t(Key::StorageUsed),
+                mb(used),
+                i18n.t(Key::StorageQuota),
+                mb(quota)
+            )
+        })
+    };
 
     let choose = move |lang: Lang| {
         i18n.set_lang(lang);
@@ -56,6 +71,8 @@ pub fn SettingsPage() -> impl IntoView {
             <div class="field">
                 <h3>{move || i18n.t(Key::StorageLabel)}</h3>
                 <p data-testid="storage-persisted">{storage_text}</p>
+                <p data-testid="storage-usage">{usage_text}</p>
+                <p data-testid="unsynced">{move || state.unsynced.get()} " " {move || i18n.t(Key::Unsynced)}</p>
             </div>
             <div class="field">
                 <h3>{move || i18n.t(Key::VersionLabel)}</h3>

@@ -50,6 +50,42 @@ pub fn suggested_next_visit(
         .min()
 }
 
+/// An outcome question of the visit form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Question {
+    Adverse,
+    Referred,
+    PregnancyFound,
+    KnowsPolicy,
+    Satisfied,
+    NewMethod,
+}
+
+/// The questions that fit a kind of visit, so each form stays short.
+fn questions(kind: VisitKind) -> &'static [Question] {
+    use Question::*;
+    match kind {
+        VisitKind::ThreeChecks => &[Adverse, Referred, Satisfied],
+        VisitKind::MethodFollowUp => &[Adverse, Referred, NewMethod, Satisfied],
+        VisitKind::MigrantCheck => &[PregnancyFound, KnowsPolicy, Satisfied],
+        VisitKind::PregnancyFollowUp => &[Referred, Satisfied],
+        VisitKind::BirthDefectReferral => &[Referred, Satisfied],
+        VisitKind::Postpartum => &[Adverse, Referred, NewMethod, Satisfied],
+        VisitKind::PublicityAtHome => &[KnowsPolicy, Satisfied],
+        VisitKind::CertificateDelivered | VisitKind::RewardCheck | VisitKind::CareForGirls => {
+            &[KnowsPolicy, Satisfied]
+        }
+        VisitKind::Other => &[
+            Adverse,
+            Referred,
+            PregnancyFound,
+            KnowsPolicy,
+            Satisfied,
+            NewMethod,
+        ],
+    }
+}
+
 fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
 }
@@ -181,6 +217,8 @@ fn VisitForm(
         );
     });
 
+    let asks = move |question: Question| questions(kind.get()).contains(&question);
+
     let methods = move || {
         let sex = person.with_value(|p| p.sex);
         Method::ALL
@@ -196,14 +234,23 @@ fn VisitForm(
         };
         date_invalid.set(false);
         let k = kind.get_untracked();
+        // Only the answers to the questions this kind asks are kept: one
+        // given before the kind was changed would otherwise be saved unseen.
+        let asked = questions(k);
+        let answer = |q: Question, value: RwSignal<Option<bool>>| {
+            asked.contains(&q).then(|| value.get_untracked()).flatten()
+        };
         let visit = person.with_value(|p| Visit {
             outcome: Outcome {
-                adverse_reaction: adverse.get_untracked(),
-                referred: referred.get_untracked(),
-                new_method: new_method.get_untracked(),
-                pregnancy_found: pregnancy_found.get_untracked(),
-                knows_policy: knows_policy.get_untracked(),
-                satisfied: satisfied.get_untracked(),
+                adverse_reaction: answer(Question::Adverse, adverse),
+                referred: answer(Question::Referred, referred),
+                new_method: asked
+                    .contains(&Question::NewMethod)
+                    .then(|| new_method.get_untracked())
+                    .flatten(),
+                pregnancy_found: answer(Question::PregnancyFound, pregnancy_found),
+                knows_policy: answer(Question::KnowsPolicy, knows_policy),
+                satisfied: answer(Question::Satisfied, satisfied),
                 three_checks: (k == VisitKind::ThreeChecks).then(|| ThreeCheckResults {
                     ring_in_place: ring.get_untracked(),
                     pregnant: pregnant.get_untracked(),
@@ -290,12 +337,23 @@ fn VisitForm(
                     <option value="3">"三级 3"</option>
                 </select>
             </Show>
-            <YesNo label=Key::AdverseReaction testid="adverse" value=adverse/>
-            <YesNo label=Key::Referred testid="referred" value=referred/>
-            <YesNo label=Key::PregnancyFound testid="pregnancy-found" value=pregnancy_found/>
-            <YesNo label=Key::KnowsPolicy testid="knows-policy" value=knows_policy/>
-            <YesNo label=Key::Satisfied testid="satisfied" value=satisfied/>
+            <Show when=move || asks(Question::Adverse)>
+                <YesNo label=Key::AdverseReaction testid="adverse" value=adverse/>
+            </Show>
+            <Show when=move || asks(Question::Referred)>
+                <YesNo label=Key::Referred testid="referred" value=referred/>
+            </Show>
+            <Show when=move || asks(Question::PregnancyFound)>
+                <YesNo label=Key::PregnancyFound testid="pregnancy-found" value=pregnancy_found/>
+            </Show>
+            <Show when=move || asks(Question::KnowsPolicy)>
+                <YesNo label=Key::KnowsPolicy testid="knows-policy" value=knows_policy/>
+            </Show>
+            <Show when=move || asks(Question::Satisfied)>
+                <YesNo label=Key::Satisfied testid="satisfied" value=satisfied/>
+            </Show>
 
+            <Show when=move || asks(Question::NewMethod)>
             <label class="field-label" for="new-method">{move || i18n.t(Key::NewMethod)}</label>
             <select
                 id="new-method"
@@ -310,6 +368,7 @@ fn VisitForm(
                     view! { <option value=slug>{move || i18n.label(&m)}</option> }
                 }).collect_view()}
             </select>
+            </Show>
             <p class="error field-error" role="alert">
                 {move || problems.with(|p| problem_for(p, "outcome", i18n))}
             </p>

@@ -25,11 +25,14 @@ async function dueCount(page: Page): Promise<number> {
   return Number(text);
 }
 
-test("first run: a village from a template, kept across a reload", async ({ page, server }) => {
+test("first run: a village from a template, kept across a reload and waiting to sync", async ({ page, server }) => {
   await startVillage(page, server);
   await page.reload();
   await expect(page.getByTestId("nothing-due")).toBeVisible();
   await expect(page.getByTestId("first-run")).toHaveCount(0);
+  await page.getByTestId("nav-settings").tap();
+  await expect(page.getByTestId("unsynced")).not.toHaveText(/^0 /);
+  await expect(page.getByTestId("storage-usage")).toContainText("MB");
 });
 
 test("first run refuses an empty village name and a bad year, saying which field", async ({ page, server }) => {
