@@ -8,8 +8,8 @@ use leptos_router::path;
 use crate::components::{BottomNav, UpdateBanner};
 use crate::i18n::{Key, provide_i18n};
 use crate::pages::{
-    HouseholdPage, HouseholdsPage, IndicatorsPage, NotFoundPage, PlanPage, ReportPage, ReportsPage,
-    SettingsPage, TodayPage, VisitPage,
+    HouseholdFormPage, HouseholdPage, HouseholdsPage, IndicatorsPage, NotFoundPage, PersonFormPage,
+    PlanPage, ReportPage, ReportsPage, SettingsPage, TodayPage, VisitPage,
 };
 use crate::pwa::{
     provide_pwa, register_service_worker, request_persistent_storage_on_first_action,
@@ -48,6 +48,10 @@ pub fn App(
                         <Route path=path!("/households") view=HouseholdsPage/>
                         <Route path=path!("/households/:id") view=HouseholdPage/>
                         <Route path=path!("/visit/new") view=VisitPage/>
+                        <Route path=path!("/household/new") view=HouseholdFormPage/>
+                        <Route path=path!("/household/:id/edit") view=HouseholdFormPage/>
+                        <Route path=path!("/person/new") view=PersonFormPage/>
+                        <Route path=path!("/person/:id/edit") view=PersonFormPage/>
                         <Route path=path!("/reports") view=ReportsPage/>
                         <Route path=path!("/reports/:name") view=ReportPage/>
                         <Route path=path!("/plan") view=PlanPage/>

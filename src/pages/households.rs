@@ -94,6 +94,7 @@ pub fn HouseholdsPage() -> impl IntoView {
 
     view! {
         <SectionPage slug="households" title=Key::HouseholdsTitle intro=Key::HouseholdsIntro>
+            <a class="button" href="/household/new" data-testid="add-household">{move || i18n.t(Key::AddHousehold)}</a>
             <input
                 type="search"
                 class="text search"
@@ -203,6 +204,10 @@ fn HouseholdDetail(
                 " " {household.phone.clone().unwrap_or_default()}
             </p>
             <div class="flags">{flags}</div>
+            <div class="actions">
+                <a class="button secondary" href=format!("/household/{id}/edit") data-testid="edit-household">{move || i18n.t(Key::Edit)}</a>
+                <a class="button" href=format!("/person/new?household={id}") data-testid="add-person">{move || i18n.t(Key::AddPerson)}</a>
+            </div>
             <h3>{move || i18n.t(Key::Members)}</h3>
             <ul class="members">
                 {move || members.get().into_iter().map(|p| view! { <MemberCard person=p/> }).collect_view()}
@@ -244,9 +249,12 @@ fn MemberCard(
                 <span>{move || i18n.label(&marital)}</span>
                 <span>{move || method.map_or_else(|| i18n.t(Key::NoMethod), |m| i18n.label(&m))}</span>
             </div>
-            <a class="button" href=format!("/visit/new?person={id}&kind={}", visit_kind_slug(fieldbook_core::VisitKind::Other)) data-testid="record-visit">
-                {move || i18n.t(Key::RecordVisit)}
-            </a>
+            <div class="actions">
+                <a class="button" href=format!("/visit/new?person={id}&kind={}", visit_kind_slug(fieldbook_core::VisitKind::Other)) data-testid="record-visit">
+                    {move || i18n.t(Key::RecordVisit)}
+                </a>
+                <a class="button secondary" href=format!("/person/{id}/edit") data-testid="edit-person">{move || i18n.t(Key::Edit)}</a>
+            </div>
             <details>
                 <summary>{move || i18n.t(Key::VisitHistory)} " (" {move || visits.with(Vec::len)} ")"</summary>
                 <Show when=move || visits.with(Vec::is_empty)>

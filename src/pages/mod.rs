@@ -1,9 +1,11 @@
 //! One module a page.
 
 mod first_run;
+mod household_form;
 mod households;
 mod indicators;
 mod not_found;
+mod person_form;
 mod plan;
 mod reports;
 mod settings;
@@ -11,9 +13,11 @@ mod today;
 mod visit;
 
 pub use first_run::FirstRun;
+pub use household_form::HouseholdFormPage;
 pub use households::{HouseholdPage, HouseholdsPage};
 pub use indicators::IndicatorsPage;
 pub use not_found::NotFoundPage;
+pub use person_form::PersonFormPage;
 pub use plan::PlanPage;
 pub use reports::{ReportPage, ReportsPage};
 pub use settings::SettingsPage;

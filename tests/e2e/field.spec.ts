@@ -166,3 +166,37 @@ test("a register exports as CSV that keeps the Chinese and every row", async ({ 
   expect(lines.length).toBe(rows + 1);
   expect(download.suggestedFilename()).toMatch(/^育龄妇女花名册-\d{4}-\d{2}-\d{2}\.csv$/);
 });
+
+test("a household and a person are added; a future birth date is refused with a reason", async ({ page, server }) => {
+  await startVillage(page, server);
+  await page.getByTestId("nav-households").tap();
+  await page.getByTestId("add-household").tap();
+  await page.getByTestId("save-household").tap();
+  await expect(page.getByTestId("number-error")).not.toBeEmpty();
+  await page.getByTestId("number").fill("0007");
+  await page.getByTestId("group").fill("三组");
+  await page.getByTestId("flag-one_child").check();
+  await page.getByTestId("save-household").tap();
+  await expect(page.getByTestId("household-page")).toContainText("0007");
+  await expect(page.getByTestId("household-page")).toContainText("独生子女户");
+
+  await page.getByTestId("add-person").tap();
+  await page.getByTestId("name").fill("张秀梅");
+  await page.getByTestId("birth_date").fill("2999-01-01");
+  await page.getByTestId("save-person").tap();
+  await expect(page.getByTestId("birth_date-error")).toHaveText("出生日期不能晚于今天");
+  await expect(page.getByTestId("name")).toHaveValue("张秀梅");
+  await page.getByTestId("birth_date").fill("1990-03-08");
+  await page.getByTestId("marital").selectOption("first_marriage");
+  await page.getByTestId("save-person").tap();
+  await expect(page.getByTestId("member")).toContainText("张秀梅");
+
+  // Found again by her pinyin initials, and due for the three checks.
+  await page.getByTestId("nav-households").tap();
+  await page.getByTestId("household-search").fill("zxm");
+  await expect(page.getByTestId("household-row")).toHaveCount(1);
+  await page.getByTestId("nav-today").tap();
+  await expect(page.getByTestId("tasks-due")).toContainText("张秀梅");
+  await page.reload();
+  await expect(page.getByTestId("tasks-due")).toContainText("张秀梅");
+});

@@ -52,6 +52,7 @@ impl Section {
     fn also_owns(self) -> &'static [&'static str] {
         match self {
             Section::Today => &["/visit"],
+            Section::Households => &["/household", "/person"],
             Section::Indicators => &["/reports"],
             _ => &[],
         }
