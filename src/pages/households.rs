@@ -263,7 +263,13 @@ fn MemberCard(
                 <ul class="visits">
                     {move || visits.get().into_iter().map(|v| {
                         let kind = v.kind;
-                        view! { <li>{v.date.to_string()} " " {move || i18n.label(&kind)}</li> }
+                        view! {
+                            <li>
+                                <a class="visit-link" href=format!("/visit/{}/edit", v.id) data-testid="visit-link">
+                                    {v.date.to_string()} " " {move || i18n.label(&kind)}
+                                </a>
+                            </li>
+                        }
                     }).collect_view()}
                 </ul>
             </details>

@@ -9,7 +9,7 @@ use fieldbook_core::validate::validate_visit;
 use fieldbook_core::{Dataset, Person};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::i18n::{I18n, Key, use_i18n};
 use crate::state::{new_id, today, use_app_state};
@@ -96,11 +96,25 @@ pub fn VisitPage() -> impl IntoView {
     let i18n = use_i18n();
     let state = use_app_state();
     let query = use_query_map();
-    let person_id = move || {
-        query
+    let params = use_params_map();
+    // Correcting a stored visit (`/visit/:id/edit`) or recording a new one
+    // (`/visit/new?person=…&kind=…`).
+    let before = Memo::new(move |_| {
+        let id = params
             .read()
-            .get("person")
-            .and_then(|p| uuid::Uuid::parse_str(&p).ok())
+            .get("id")
+            .and_then(|id| uuid::Uuid::parse_str(&id).ok())?;
+        state
+            .data
+            .with(|d| d.visits.iter().find(|v| v.id == id && !v.deleted).cloned())
+    });
+    let person_id = move || {
+        before.get().map(|v| v.person_id).or_else(|| {
+            query
+                .read()
+                .get("person")
+                .and_then(|p| uuid::Uuid::parse_str(&p).ok())
+        })
     };
     let person = Memo::new(move |_| {
         let id = person_id()?;
@@ -119,7 +133,11 @@ pub fn VisitPage() -> impl IntoView {
             </section>
         }
         .into_any(),
-        Some(person) => view! { <VisitForm person initial_kind/> }.into_any(),
+        Some(person) => {
+            let before = before.get_untracked();
+            let initial_kind = before.as_ref().map_or(initial_kind, |v| v.kind);
+            view! { <VisitForm person initial_kind before/> }.into_any()
+        }
     }
 }
 
@@ -176,24 +194,44 @@ fn VisitForm(
     person: Person,
     /// The kind to start with.
     initial_kind: VisitKind,
+    /// The stored visit when correcting one; its correction is saved as an
+    /// edit with its changes in the outbox, not as a silent overwrite.
+    before: Option<Visit>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let state = use_app_state();
     let navigate = use_navigate();
-    let date = RwSignal::new(today().format("%Y-%m-%d").to_string());
+    let old = before.clone().unwrap_or_else(|| {
+        Visit::new(
+            uuid::Uuid::nil(),
+            person.id,
+            person.household_id,
+            today(),
+            initial_kind,
+        )
+    });
+    let checks = old.outcome.three_checks.unwrap_or_default();
+    let date = RwSignal::new(old.date.format("%Y-%m-%d").to_string());
     let kind = RwSignal::new(initial_kind);
-    let adverse = RwSignal::new(None);
-    let referred = RwSignal::new(None);
-    let pregnancy_found = RwSignal::new(None);
-    let knows_policy = RwSignal::new(None);
-    let satisfied = RwSignal::new(None);
-    let ring = RwSignal::new(None);
-    let pregnant = RwSignal::new(None);
-    let condition = RwSignal::new(None);
-    let new_method = RwSignal::new(None::<Method>);
-    let defect_level = RwSignal::new(None::<u8>);
-    let notes = RwSignal::new(String::new());
-    let next_visit = RwSignal::new(String::new());
+    let adverse = RwSignal::new(old.outcome.adverse_reaction);
+    let referred = RwSignal::new(old.outcome.referred);
+    let pregnancy_found = RwSignal::new(old.outcome.pregnancy_found);
+    let knows_policy = RwSignal::new(old.outcome.knows_policy);
+    let satisfied = RwSignal::new(old.outcome.satisfied);
+    let ring = RwSignal::new(checks.ring_in_place);
+    let pregnant = RwSignal::new(checks.pregnant);
+    let condition = RwSignal::new(checks.condition_found);
+    let new_method = RwSignal::new(old.outcome.new_method);
+    let defect_level = RwSignal::new(old.outcome.defect_level);
+    let notes = RwSignal::new(old.notes.clone().unwrap_or_default());
+    let next_visit = RwSignal::new(
+        old.next_visit
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+    );
+    // A correction keeps the stored next date until the date or kind changes.
+    let keep_stored_next = StoredValue::new(before.is_some());
+    let before = StoredValue::new(before);
     let problems = RwSignal::new(Vec::<fieldbook_core::validate::Problem>::new());
     let save_error = RwSignal::new(None::<(&'static str, &'static str)>);
     let saving = RwSignal::new(false);
@@ -207,6 +245,10 @@ fn VisitForm(
         let (Some(day), k) = (parse_date(&date.get()), kind.get()) else {
             return;
         };
+        if keep_stored_next.get_value() {
+            keep_stored_next.set_value(false);
+            return;
+        }
         let suggestion = state
             .data
             .with_untracked(|d| person.with_value(|p| suggested_next_visit(d, p, k, day)));
@@ -262,7 +304,14 @@ fn VisitForm(
             },
             notes: Some(notes.get_untracked().trim().to_string()).filter(|n| !n.is_empty()),
             next_visit: parse_date(&next_visit.get_untracked()),
-            ..Visit::new(new_id(), p.id, p.household_id, day, k)
+            recorded_by: before.with_value(|b| b.as_ref().and_then(|v| v.recorded_by.clone())),
+            ..Visit::new(
+                before.with_value(|b| b.as_ref().map_or_else(new_id, |v| v.id)),
+                p.id,
+                p.household_id,
+                day,
+                k,
+            )
         });
         let found = state
             .data
@@ -275,7 +324,12 @@ fn VisitForm(
         save_error.set(None);
         let navigate = navigate.clone();
         spawn_local(async move {
-            match state.save(None, visit).await {
+            let household = visit.household_id;
+            let correcting = before.with_value(Option::is_some);
+            match state.save(before.get_value(), visit).await {
+                Ok(()) if correcting => {
+                    navigate(&format!("/households/{household}"), Default::default())
+                }
                 Ok(()) => navigate("/", Default::default()),
                 Err(error) => save_error.set(Some((error.zh(), error.en()))),
             }

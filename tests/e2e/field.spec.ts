@@ -200,3 +200,25 @@ test("a household and a person are added; a future birth date is refused with a 
   await page.reload();
   await expect(page.getByTestId("tasks-due")).toContainText("张秀梅");
 });
+
+test("a visit is corrected in place, and the correction waits to sync", async ({ page, server }) => {
+  await loadDemo(page, server);
+  await page.getByTestId("nav-settings").tap();
+  await expect(page.getByTestId("unsynced")).toHaveText(/^0 /);
+  await page.getByTestId("nav-households").tap();
+  await page.getByTestId("household-row").first().tap();
+  const member = page.getByTestId("member").first();
+  await member.locator("summary").tap();
+  const visits = await member.getByTestId("visit-link").count();
+  expect(visits).toBeGreaterThan(0);
+  await member.getByTestId("visit-link").first().tap();
+  await expect(page.getByTestId("visit-form")).toBeVisible();
+  await page.locator("#visit-notes").fill("复核：日期无误");
+  await page.getByTestId("save-visit").tap();
+  await expect(page.getByTestId("household-page")).toBeVisible();
+  const again = page.getByTestId("member").first();
+  await again.locator("summary").tap();
+  await expect(again.getByTestId("visit-link")).toHaveCount(visits);
+  await page.getByTestId("nav-settings").tap();
+  await expect(page.getByTestId("unsynced")).not.toHaveText(/^0 /);
+});
