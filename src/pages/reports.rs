@@ -128,13 +128,14 @@ pub fn ReportPage() -> impl IntoView {
                 .collect_view();
             view! {
                 <section class="section report" data-testid="report">
-                    <h2 data-testid="report-title">{table.title.clone()}</h2>
+                    <h2 id="report-title" data-testid="report-title">{table.title.clone()}</h2>
                     <div class="actions no-print">
                         <button class="primary" data-testid="export-csv" on:click=export>{move || i18n.t(Key::ExportCsv)}</button>
                         <button data-testid="print" on:click=print>{move || i18n.t(Key::Print)}</button>
                     </div>
                     <p class="count no-print" data-testid="report-rows">{table.rows.len()} " " {move || i18n.t(Key::Rows)}</p>
-                    <div class="table-scroll">
+                    // Focusable so a keyboard can scroll a wide register.
+                    <div class="table-scroll" tabindex="0" role="region" aria-labelledby="report-title">
                         <table class="register">
                             <thead><tr>{headers}</tr></thead>
                             <tbody>{rows}</tbody>

@@ -207,7 +207,10 @@ test("a visit is corrected in place, and the correction waits to sync", async ({
   await expect(page.getByTestId("unsynced")).toHaveText(/^0 /);
   await page.getByTestId("nav-households").tap();
   await page.getByTestId("household-row").first().tap();
-  const member = page.getByTestId("member").first();
+  // The first member with visits on record.
+  const withVisits = (p: Page) =>
+    p.getByTestId("member").filter({ has: p.locator("summary", { hasNotText: "(0)" }) }).first();
+  const member = withVisits(page);
   await member.locator("summary").tap();
   const visits = await member.getByTestId("visit-link").count();
   expect(visits).toBeGreaterThan(0);
@@ -216,7 +219,7 @@ test("a visit is corrected in place, and the correction waits to sync", async ({
   await page.locator("#visit-notes").fill("复核：日期无误");
   await page.getByTestId("save-visit").tap();
   await expect(page.getByTestId("household-page")).toBeVisible();
-  const again = page.getByTestId("member").first();
+  const again = withVisits(page);
   await again.locator("summary").tap();
   await expect(again.getByTestId("visit-link")).toHaveCount(visits);
   await page.getByTestId("nav-settings").tap();
