@@ -8,12 +8,9 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::components::{FieldError, TextField};
+use crate::forms::text_or_none;
 use crate::i18n::{Key, use_i18n};
 use crate::state::{new_id, use_app_state};
-
-fn text_or_none(value: &str) -> Option<String> {
-    Some(value.trim().to_string()).filter(|v| !v.is_empty())
-}
 
 /// `/household/new` and `/household/:id/edit`.
 #[component]

@@ -2,7 +2,6 @@
 //! each field. Sections of the form appear only when they apply (a migrant's
 //! place, a pregnancy's date, a method's dates).
 
-use chrono::NaiveDate;
 use fieldbook_core::Person;
 use fieldbook_core::model::{
     Contraception, DeregisterReason, Living, MaritalStatus, Method, MigrantCertificate, Pregnancy,
@@ -14,28 +13,9 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::components::{FieldError, TextField, problem_text};
+use crate::forms::{date_text, parse_date as date_or_none, slug, text_or_none};
 use crate::i18n::{Key, Lang, use_i18n};
 use crate::state::{new_id, today, use_app_state};
-
-fn text_or_none(value: &str) -> Option<String> {
-    Some(value.trim().to_string()).filter(|v| !v.is_empty())
-}
-
-fn date_or_none(value: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").ok()
-}
-
-fn date_text(day: Option<NaiveDate>) -> String {
-    day.map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
-}
-
-fn slug<T: serde::Serialize>(value: T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
 
 /// `/person/new?household=…` and `/person/:id/edit`.
 #[component]

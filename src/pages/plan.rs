@@ -2,13 +2,13 @@
 //! be ticked (with date, note and households reached) and unticked; progress
 //! shows per section and overall.
 
-use chrono::NaiveDate;
 use fieldbook_core::plan::{PlanTask, is_ticked};
 use fieldbook_core::{Tick, WorkPlan};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::SectionPage;
+use crate::forms::parse_date;
 use crate::i18n::{Key, both, use_i18n};
 use crate::state::{new_id, today, use_app_state};
 
@@ -122,10 +122,6 @@ fn Checklist(
 
 fn plan_done(tasks: &[PlanTask], ticks: &[Tick]) -> usize {
     tasks.iter().filter(|t| is_ticked(t, ticks)).count()
-}
-
-fn parse_date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
 }
 
 /// One dated task: a checkbox, and when ticking, a short form for the date,

@@ -11,15 +11,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
+use crate::forms::{parse_date, slug};
 use crate::i18n::{I18n, Key, use_i18n};
 use crate::state::{new_id, today, use_app_state};
 
 /// The name of a visit kind in URLs (`three_checks`, …), as serde writes it.
 pub fn visit_kind_slug(kind: VisitKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    slug(kind)
 }
 
 fn parse_kind(slug: &str) -> Option<VisitKind> {
@@ -84,10 +82,6 @@ fn questions(kind: VisitKind) -> &'static [Question] {
             NewMethod,
         ],
     }
-}
-
-fn parse_date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
 }
 
 /// The visit form page.
@@ -412,14 +406,13 @@ fn VisitForm(
             <select
                 id="new-method"
                 on:change=move |ev| {
-                    let slug = event_target_value(&ev);
-                    new_method.set(Method::ALL.into_iter().find(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(|s| s == slug)) == Some(true)));
+                    let value = event_target_value(&ev);
+                    new_method.set(Method::ALL.into_iter().find(|m| slug(*m) == value));
                 }
             >
                 <option value="">{move || i18n.t(Key::NoChange)}</option>
                 {move || methods().into_iter().map(|m| {
-                    let slug = serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-                    view! { <option value=slug>{move || i18n.label(&m)}</option> }
+                    view! { <option value=slug(m)>{move || i18n.label(&m)}</option> }
                 }).collect_view()}
             </select>
             </Show>
