@@ -234,6 +234,11 @@ messages! {
     InformedChoice => "已做知情选择", "Informed choice made";
     Menopause => "绝经日期", "Menopause date";
     Exemption => "免查原因", "Reason for exemption from checks";
+    BackupLabel => "备份", "Backup";
+    BackupIntro => "把本机全部记录和未同步的修改导出为一个文件，无法同步时请定期导出保存。",
+        "Export every record and every unsynced change on this phone to one file. Export often when you cannot sync.";
+    ExportBackup => "导出备份", "Export backup";
+    BackupFailed => "无法导出备份文件，请再试一次。", "The backup file could not be made. Try again.";
     FixErrors => "请先改正标红的内容。", "Please correct the fields marked in red.";
     Unsynced => "条未同步", "unsynced";
 }

@@ -103,6 +103,24 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// A backup of everything on this phone: the records and the changes not
+    /// yet synced.
+    pub async fn backup(&self) -> Result<fieldbook_core::backup::Backup, StorageError> {
+        let store = self
+            .store
+            .with_value(Clone::clone)
+            .ok_or_else(|| StorageError::Unavailable("the store is not open".into()))?;
+        let outbox = store.outbox().await?;
+        Ok(fieldbook_core::backup::Backup::new(
+            store.device_id(),
+            now_ms() as u64,
+            self.data.get_untracked(),
+            outbox,
+        ))
+    }
+}
+
 /// Provides [`AppState`] and starts loading the records from the store.
 pub fn provide_app_state() -> AppState {
     let state = AppState {

@@ -19,7 +19,7 @@ pub use indicators::IndicatorsPage;
 pub use not_found::NotFoundPage;
 pub use person_form::PersonFormPage;
 pub use plan::PlanPage;
-pub use reports::{ReportPage, ReportsPage};
+pub use reports::{ReportPage, ReportsPage, download};
 pub use settings::SettingsPage;
 pub use today::TodayPage;
 pub use visit::{VisitPage, suggested_next_visit, visit_kind_slug};

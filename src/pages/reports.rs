@@ -62,12 +62,12 @@ pub fn build(data: &Dataset, name: &str) -> Option<Table> {
     })
 }
 
-/// Offers `bytes` as a file download named `file_name`.
-fn download(bytes: &[u8], file_name: &str) -> Result<(), wasm_bindgen::JsValue> {
+/// Offers `bytes` as a file download named `file_name` of type `mime`.
+pub fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), wasm_bindgen::JsValue> {
     let array = js_sys::Uint8Array::from(bytes);
     let parts = js_sys::Array::of1(&array);
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("text/csv;charset=utf-8");
+    options.set_type(mime);
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)?;
     let anchor: web_sys::HtmlAnchorElement = document().create_element("a")?.unchecked_into();
@@ -108,7 +108,7 @@ pub fn ReportPage() -> impl IntoView {
     let export = move |_| {
         if let Some(table) = table.get_untracked() {
             let file = format!("{}-{}.csv", table.title, today());
-            if let Err(error) = download(&table.to_csv(), &file) {
+            if let Err(error) = download(&table.to_csv(), &file, "text/csv;charset=utf-8") {
                 leptos::logging::warn!("CSV download failed: {error:?}");
             }
         }

@@ -17,6 +17,25 @@ pub fn SettingsPage() -> impl IntoView {
     let save_failed = RwSignal::new(false);
     let state = use_app_state();
     let usage = LocalResource::new(crate::storage::estimate);
+    let backup_error = RwSignal::new(None::<(&'static str, &'static str)>);
+    let export_backup = move |_| {
+        leptos::task::spawn_local(async move {
+            match state.backup().await {
+                Ok(backup) => {
+                    let village = state.village().map(|v| v.name).unwrap_or_default();
+                    let file = format!("fieldbook-backup-{village}-{}.json", crate::state::today());
+                    if crate::pages::download(&backup.to_bytes(), &file, "application/json")
+                        .is_err()
+                    {
+                        backup_error.set(Some(crate::i18n::both(Key::BackupFailed)));
+                    } else {
+                        backup_error.set(None);
+                    }
+                }
+                Err(error) => backup_error.set(Some((error.zh(), error.en()))),
+            }
+        });
+    };
     let usage_text = move || {
         usage.get().flatten().map(|(used, quota)| {
             let mb = |bytes: f64| format!("{:.1} MB", bytes / 1_000_000.0);
@@ -73,6 +92,12 @@ pub fn SettingsPage() -> impl IntoView {
                 <p data-testid="storage-persisted">{storage_text}</p>
                 <p data-testid="storage-usage">{usage_text}</p>
                 <p data-testid="unsynced">{move || state.unsynced.get()} " " {move || i18n.t(Key::Unsynced)}</p>
+            </div>
+            <div class="field">
+                <h3>{move || i18n.t(Key::BackupLabel)}</h3>
+                <p class="intro">{move || i18n.t(Key::BackupIntro)}</p>
+                <button data-testid="export-backup" on:click=export_backup>{move || i18n.t(Key::ExportBackup)}</button>
+                <crate::components::FieldError message=backup_error/>
             </div>
             <div class="field">
                 <h3>{move || i18n.t(Key::VersionLabel)}</h3>

@@ -225,3 +225,24 @@ test("a visit is corrected in place, and the correction waits to sync", async ({
   await page.getByTestId("nav-settings").tap();
   await expect(page.getByTestId("unsynced")).not.toHaveText(/^0 /);
 });
+
+test("a backup file holds every record and every unsynced change", async ({ page, server }) => {
+  await startVillage(page, server);
+  await page.getByTestId("nav-households").tap();
+  await page.getByTestId("add-household").tap();
+  await page.getByTestId("number").fill("0001");
+  await page.getByTestId("save-household").tap();
+  await expect(page.getByTestId("household-page")).toBeVisible();
+
+  await page.getByTestId("nav-settings").tap();
+  const unsynced = parseInt((await page.getByTestId("unsynced").textContent())!, 10);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-backup").tap()]);
+  expect(download.suggestedFilename()).toMatch(/^fieldbook-backup-杨庄村-\d{4}-\d{2}-\d{2}\.json$/);
+  const text = await (await import("node:fs")).promises.readFile((await download.path())!, "utf8");
+  const backup = JSON.parse(text);
+  expect(backup.format).toBe("fieldbook-backup");
+  expect(backup.dataset.villages.map((v: { name: string }) => v.name)).toEqual(["杨庄村"]);
+  expect(backup.dataset.households.map((h: { number: string }) => h.number)).toEqual(["0001"]);
+  expect(backup.dataset.plans).toHaveLength(1);
+  expect(backup.outbox).toHaveLength(unsynced);
+});
