@@ -239,6 +239,11 @@ messages! {
         "Export every record and every unsynced change on this phone to one file. Export often when you cannot sync.";
     ExportBackup => "导出备份", "Export backup";
     BackupFailed => "无法导出备份文件，请再试一次。", "The backup file could not be made. Try again.";
+    StartNextYear => "开始下一年度计划", "Start next year's plan";
+    AddMeasure => "添加措施", "Add a measure";
+    MeasureTitle => "措施名称", "Measure";
+    Recurrence => "周期", "How often";
+    Remove => "删除", "Remove";
     FixErrors => "请先改正标红的内容。", "Please correct the fields marked in red.";
     Unsynced => "条未同步", "unsynced";
 }

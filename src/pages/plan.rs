@@ -3,7 +3,7 @@
 //! shows per section and overall.
 
 use fieldbook_core::plan::{PlanTask, is_ticked};
-use fieldbook_core::{Tick, WorkPlan};
+use fieldbook_core::{Measure, Recurrence, Tick, WorkPlan};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -17,13 +17,54 @@ use crate::state::{new_id, today, use_app_state};
 pub fn PlanPage() -> impl IntoView {
     let state = use_app_state();
     let i18n = use_i18n();
+    let chosen_year = RwSignal::new(None::<i32>);
+    let years = Memo::new(move |_| {
+        state.data.with(|d| {
+            let mut years: Vec<i32> = d
+                .plans
+                .iter()
+                .filter(|p| !p.deleted)
+                .map(|p| p.year)
+                .collect();
+            years.sort();
+            years.dedup();
+            years
+        })
+    });
+    // The chosen year's plan, else the one nearest this year.
     let plan = Memo::new(move |_| {
+        let chosen = chosen_year.get();
         state.data.with(|d| {
             let mut plans: Vec<&WorkPlan> = d.plans.iter().filter(|p| !p.deleted).collect();
-            plans.sort_by_key(|p| (p.year - chrono::Datelike::year(&today())).abs());
+            plans.sort_by_key(|p| {
+                let wanted = chosen.unwrap_or_else(|| chrono::Datelike::year(&today()));
+                (p.year - wanted).abs()
+            });
             plans.first().map(|p| (*p).clone())
         })
     });
+    let error = RwSignal::new(None::<(&'static str, &'static str)>);
+    // Which sections are unfolded, kept across the re-render an edit causes.
+    let open_sections = RwSignal::new(Vec::<uuid::Uuid>::new());
+    let start_next_year = move |_| {
+        let Some(last) = state.data.with_untracked(|d| {
+            d.plans
+                .iter()
+                .filter(|p| !p.deleted)
+                .max_by_key(|p| p.year)
+                .cloned()
+        }) else {
+            return;
+        };
+        let next = last.carry_into(last.year + 1, new_id());
+        let year = next.year;
+        spawn_local(async move {
+            match state.save(None, next).await {
+                Ok(()) => chosen_year.set(Some(year)),
+                Err(e) => error.set(Some((e.zh(), e.en()))),
+            }
+        });
+    };
     let ticks = Memo::new(move |_| {
         state.data.with(|d| {
             d.ticks
@@ -35,9 +76,22 @@ pub fn PlanPage() -> impl IntoView {
     });
     view! {
         <SectionPage slug="plan" title=Key::PlanTitle intro=Key::PlanIntro>
+            <div class="choices" role="group">
+                {move || years.get().into_iter().map(|year| view! {
+                    <button type="button" class="choice small" data-testid=format!("plan-year-{year}")
+                        aria-pressed=move || (plan.with(|p| p.as_ref().map(|p| p.year)) == Some(year)).to_string()
+                        on:click=move |_| chosen_year.set(Some(year))>{year}</button>
+                }).collect_view()}
+                <Show when=move || !years.with(Vec::is_empty)>
+                    <button type="button" class="choice small" data-testid="start-next-year" on:click=start_next_year>
+                        {move || i18n.t(Key::StartNextYear)}
+                    </button>
+                </Show>
+            </div>
+            <crate::components::FieldError message=error/>
             {move || match plan.get() {
                 None => view! { <p class="empty" data-testid="no-plan">{move || i18n.t(Key::NoPlan)}</p> }.into_any(),
-                Some(plan) => view! { <Checklist plan ticks/> }.into_any(),
+                Some(plan) => view! { <Checklist plan ticks open_sections/> }.into_any(),
             }}
         </SectionPage>
     }
@@ -54,6 +108,8 @@ fn Checklist(
     plan: WorkPlan,
     /// Live ticks.
     ticks: Memo<Vec<Tick>>,
+    /// The unfolded sections.
+    open_sections: RwSignal<Vec<uuid::Uuid>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let tasks = plan.tasks();
@@ -79,8 +135,25 @@ fn Checklist(
                     let section_tasks = StoredValue::new(section_tasks);
                     let title = section.title.clone();
                     let title_en = section.title_en.clone();
+                    let section_id = section.id;
                     view! {
-                        <details class="plan-section" data-testid="plan-section">
+                        <details
+                            class="plan-section"
+                            data-testid="plan-section"
+                            prop:open=move || open_sections.with(|o| o.contains(&section_id))
+                            on:toggle=move |ev| {
+                                let open = ev
+                                    .target()
+                                    .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlDetailsElement>(t).ok())
+                                    .is_some_and(|d| d.open());
+                                open_sections.update(|o| {
+                                    o.retain(|id| *id != section_id);
+                                    if open {
+                                        o.push(section_id);
+                                    }
+                                });
+                            }
+                        >
                             <summary>
                                 <span class="section-title">
                                     {move || if i18n.lang() == crate::i18n::Lang::En { title_en.clone().unwrap_or(title.clone()) } else { title.clone() }}
@@ -100,10 +173,11 @@ fn Checklist(
                                         let title = measure.title.clone();
                                         let title_en = measure.title_en.clone();
                                         view! {
-                                            <li class="measure">
+                                            <li class="measure" data-testid="measure">
                                                 <p class="measure-title">
                                                     {move || if i18n.lang() == crate::i18n::Lang::En { title_en.clone().unwrap_or(title.clone()) } else { title.clone() }}
                                                 </p>
+                                                <MeasureEditor plan=plan.get_value() section_id measure=Some(measure.clone())/>
                                                 <ul class="plan-tasks">
                                                     {measure_tasks.into_iter().map(|task| view! { <TaskRow task ticks/> }).collect_view()}
                                                 </ul>
@@ -112,6 +186,7 @@ fn Checklist(
                                     })
                                     .collect_view()}
                             </ul>
+                            <MeasureEditor plan=plan.get_value() section_id=section.id measure=None/>
                         </details>
                     }
                 })
@@ -257,5 +332,125 @@ fn TaskRow(
             </Show>
             <crate::components::FieldError message=error/>
         </li>
+    }
+}
+
+fn recurrence_choices() -> [(&'static str, Recurrence); 5] {
+    [
+        ("once", Recurrence::Once),
+        ("monthly", Recurrence::Monthly),
+        ("quarterly", Recurrence::Quarterly),
+        ("half_yearly", Recurrence::HalfYearly),
+        ("yearly", Recurrence::Yearly),
+    ]
+}
+
+/// Editing one measure (or adding one when `measure` is `None`): its title and
+/// how often it recurs; an existing one can also be removed. The plan is
+/// saved as an edit of the plan record.
+#[component]
+fn MeasureEditor(
+    /// The plan as stored.
+    plan: WorkPlan,
+    /// The section the measure is in.
+    section_id: uuid::Uuid,
+    /// The measure, or `None` to add one.
+    measure: Option<Measure>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let state = use_app_state();
+    let open = RwSignal::new(false);
+    let adding = measure.is_none();
+    let title = RwSignal::new(
+        measure
+            .as_ref()
+            .map(|m| m.title.clone())
+            .unwrap_or_default(),
+    );
+    let recurrence = RwSignal::new(
+        measure
+            .as_ref()
+            .map_or(Recurrence::Once, |m| m.recurrence.clone()),
+    );
+    let error = RwSignal::new(None::<(&'static str, &'static str)>);
+    let plan = StoredValue::new(plan);
+    let measure = StoredValue::new(measure);
+
+    let store = move |next: WorkPlan| {
+        let problems = fieldbook_core::validate::validate_plan(&next);
+        if let Some(problem) = problems.first() {
+            error.set(Some((problem.zh(), problem.en())));
+            return;
+        }
+        let before = plan.get_value();
+        spawn_local(async move {
+            match state.save(Some(before), next).await {
+                Ok(()) => {
+                    open.set(false);
+                    error.set(None);
+                }
+                Err(e) => error.set(Some((e.zh(), e.en()))),
+            }
+        });
+    };
+    let save = move |_| {
+        let edited = match measure.get_value() {
+            Some(m) => Measure {
+                title: title.get_untracked().trim().to_string(),
+                recurrence: recurrence.get_untracked(),
+                ..m
+            },
+            None => Measure {
+                id: new_id(),
+                title: title.get_untracked().trim().to_string(),
+                title_en: None,
+                description: None,
+                description_en: None,
+                recurrence: recurrence.get_untracked(),
+                indicator: None,
+            },
+        };
+        if let Some(next) = plan.with_value(|p| p.with_measure(section_id, edited)) {
+            store(next);
+        }
+    };
+    let remove = move |_| {
+        if let Some(m) = measure.get_value() {
+            store(plan.with_value(|p| p.without_measure(m.id)));
+        }
+    };
+
+    view! {
+        <div class="measure-editor">
+            <button type="button" class="link-button" data-testid=if adding { "add-measure" } else { "edit-measure" }
+                on:click=move |_| open.update(|o| *o = !*o)>
+                {move || i18n.t(if adding { Key::AddMeasure } else { Key::Edit })}
+            </button>
+            <Show when=move || open.get()>
+                <div class="tick-form">
+                    <label class="field-label">{move || i18n.t(Key::MeasureTitle)}</label>
+                    <input class="text" data-testid="measure-title" bind:value=title/>
+                    <label class="field-label">{move || i18n.t(Key::Recurrence)}</label>
+                    <select data-testid="measure-recurrence" on:change=move |ev| {
+                        let value = event_target_value(&ev);
+                        if let Some((_, r)) = recurrence_choices().into_iter().find(|(slug, _)| *slug == value) {
+                            recurrence.set(r);
+                        }
+                    }>
+                        {recurrence_choices().into_iter().map(|(slug, r)| {
+                            let label = r.clone();
+                            view! { <option value=slug selected=move || recurrence.with(|c| *c == r)>{move || i18n.label(&label)}</option> }
+                        }).collect_view()}
+                    </select>
+                    <div class="actions">
+                        <button class="primary" data-testid="measure-save" on:click=save>{move || i18n.t(Key::Save)}</button>
+                        <Show when=move || !adding>
+                            <button data-testid="measure-remove" on:click=remove>{move || i18n.t(Key::Remove)}</button>
+                        </Show>
+                    </div>
+                </div>
+            </Show>
+            <crate::components::FieldError message=error/>
+        </div>
     }
 }

@@ -246,3 +246,43 @@ test("a backup file holds every record and every unsynced change", async ({ page
   expect(backup.dataset.plans).toHaveLength(1);
   expect(backup.outbox).toHaveLength(unsynced);
 });
+
+test("a measure is added, edited and removed, and next year's plan keeps the edits", async ({ page, server }) => {
+  await startVillage(page, server);
+  await page.getByTestId("nav-plan").tap();
+  const section = page.getByTestId("plan-section").first();
+  await section.locator("summary").tap();
+  const measures = await section.getByTestId("measure").count();
+  const total = () => page.getByTestId("plan-progress").textContent().then((t) => Number(t!.split("/")[1].split(" ")[0]));
+  const tasksBefore = await total();
+
+  await section.getByTestId("add-measure").tap();
+  await section.getByTestId("measure-save").tap();
+  await expect(section.locator(".field-error").last()).not.toBeEmpty();
+  await section.getByTestId("measure-title").last().fill("入户走访留守老人");
+  await section.getByTestId("measure-recurrence").last().selectOption("quarterly");
+  await section.getByTestId("measure-save").last().tap();
+  await expect(section.getByTestId("measure")).toHaveCount(measures + 1);
+  await expect.poll(total).toBe(tasksBefore + 4);
+
+  const added = section.getByTestId("measure").filter({ hasText: "入户走访留守老人" });
+  await added.getByTestId("edit-measure").tap();
+  await added.getByTestId("measure-recurrence").selectOption("monthly");
+  await added.getByTestId("measure-save").tap();
+  await expect.poll(total).toBe(tasksBefore + 12);
+
+  await page.getByTestId("start-next-year").tap();
+  const year = new Date().getFullYear() + 1;
+  await expect(page.getByTestId(`plan-year-${year}`)).toHaveAttribute("aria-pressed", "true");
+  await page.getByTestId("plan-section").first().locator("summary").tap();
+  await expect(page.getByTestId("plan-section").first()).toContainText("入户走访留守老人");
+
+  await page.getByTestId(`plan-year-${year - 1}`).tap();
+  const first = page.getByTestId("plan-section").first();
+  await first.locator("summary").tap();
+  const again = first.getByTestId("measure").filter({ hasText: "入户走访留守老人" });
+  await again.getByTestId("edit-measure").tap();
+  await again.getByTestId("measure-remove").tap();
+  await expect(first.getByTestId("measure")).toHaveCount(measures);
+  await expect.poll(total).toBe(tasksBefore);
+});

@@ -270,6 +270,29 @@ impl WorkPlan {
             .find(|m| m.id == id)
     }
 
+    /// The plan with `measure` put into section `section_id`: replacing the
+    /// measure with its id, or added at the section's end. `None` when the
+    /// section does not exist.
+    pub fn with_measure(&self, section_id: Id, measure: Measure) -> Option<WorkPlan> {
+        let mut next = self.clone();
+        let section = next.sections.iter_mut().find(|s| s.id == section_id)?;
+        match section.measures.iter_mut().find(|m| m.id == measure.id) {
+            Some(slot) => *slot = measure,
+            None => section.measures.push(measure),
+        }
+        Some(next)
+    }
+
+    /// The plan without the measure `measure_id` (its ticks stay stored, but
+    /// no task refers to them any more).
+    pub fn without_measure(&self, measure_id: Id) -> WorkPlan {
+        let mut next = self.clone();
+        for section in &mut next.sections {
+            section.measures.retain(|m| m.id != measure_id);
+        }
+        next
+    }
+
     /// This plan carried into `year` as a new plan with id `new_id`: every
     /// section, measure (with its edits and ids) and target kept; dates of
     /// `Dates` measures moved to the same day of the new year (29 February
@@ -299,4 +322,92 @@ pub fn is_ticked(task: &PlanTask, ticks: &[Tick]) -> bool {
             && t.measure_id == task.measure_id
             && t.occurrence == task.occurrence
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn measure(n: u128, title: &str, recurrence: Recurrence) -> Measure {
+        Measure {
+            id: Uuid::from_u128(n),
+            title: title.into(),
+            title_en: None,
+            description: None,
+            description_en: None,
+            recurrence,
+            indicator: None,
+        }
+    }
+
+    fn plan() -> WorkPlan {
+        WorkPlan {
+            id: Uuid::from_u128(1),
+            village_id: Uuid::from_u128(2),
+            year: 2026,
+            title: "计划".into(),
+            title_en: None,
+            targets: Vec::new(),
+            sections: vec![PlanSection {
+                id: Uuid::from_u128(3),
+                title: "一".into(),
+                title_en: None,
+                measures: vec![measure(10, "例会", Recurrence::Quarterly)],
+            }],
+            deleted: false,
+        }
+    }
+
+    #[test]
+    fn measures_are_edited_added_and_removed() {
+        let edited = plan()
+            .with_measure(
+                Uuid::from_u128(3),
+                measure(10, "协会例会", Recurrence::Monthly),
+            )
+            .unwrap();
+        assert_eq!(edited.sections[0].measures.len(), 1);
+        assert_eq!(edited.tasks().len(), 12);
+        let added = edited
+            .with_measure(
+                Uuid::from_u128(3),
+                measure(11, "年终总结", Recurrence::Once),
+            )
+            .unwrap();
+        assert_eq!(added.tasks().len(), 13);
+        assert!(
+            plan()
+                .with_measure(Uuid::from_u128(99), measure(12, "x", Recurrence::Once))
+                .is_none()
+        );
+        let removed = added.without_measure(Uuid::from_u128(10));
+        assert_eq!(removed.tasks().len(), 1);
+    }
+
+    #[test]
+    fn a_plan_carried_into_next_year_keeps_its_edits_with_next_year_s_dates() {
+        let edited = plan()
+            .with_measure(
+                Uuid::from_u128(3),
+                measure(
+                    11,
+                    "宣传日",
+                    Recurrence::Dates {
+                        dates: vec![NaiveDate::from_ymd_opt(2026, 5, 29).unwrap()],
+                    },
+                ),
+            )
+            .unwrap();
+        let next = edited.carry_into(2027, Uuid::from_u128(50));
+        assert_eq!((next.id, next.year), (Uuid::from_u128(50), 2027));
+        assert_eq!(next.sections, {
+            let mut s = edited.sections.clone();
+            s[0].measures[1].recurrence = Recurrence::Dates {
+                dates: vec![NaiveDate::from_ymd_opt(2027, 5, 29).unwrap()],
+            };
+            s
+        });
+        assert!(next.tasks().iter().all(|t| t.start.year() == 2027));
+    }
 }
