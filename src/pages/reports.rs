@@ -4,9 +4,8 @@
 use chrono::Datelike;
 use fieldbook_core::registers::{
     Table, care_for_girls_archive, care_for_girls_table, follow_up_log, follow_up_table,
-    indicator_summary, indicator_table, migrant_register, migrant_table, plan_progress,
-    plan_progress_table, roster, roster_table, three_check_register, three_check_table,
-    year_end_figures, year_end_table,
+    indicator_table, migrant_register, migrant_table, plan_progress, plan_progress_table, roster,
+    roster_table, three_check_register, three_check_table, year_end_figures, year_end_table,
 };
 use fieldbook_core::rules::Rules;
 use fieldbook_core::{Dataset, Period};
@@ -53,7 +52,7 @@ pub fn build(data: &Dataset, name: &str) -> Option<Table> {
         "indicators" => {
             let month = Period::month_of(day);
             indicator_table(
-                &indicator_summary(data, village, month, day, &rules),
+                &fieldbook_core::indicators::indicators(data, village, month, day, &rules),
                 &format!("统计报表（{}年{}月）", year, day.month()),
             )
         }

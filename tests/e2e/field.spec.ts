@@ -56,11 +56,14 @@ test("the demo village: a task tapped on Today becomes a visit and closes", asyn
   await page.getByTestId("satisfied-yes").tap();
   await page.getByTestId("save-visit").tap();
   await expect(page.getByTestId("page-today")).toBeVisible();
-  await expect.poll(() => dueCount(page)).toBe(before - 1);
+  // The visit closes the tapped task, and any other task of hers that the
+  // same kind of visit closes today (a follow-up and a method's renewal).
+  await expect.poll(() => dueCount(page)).toBeLessThan(before);
+  const after = await dueCount(page);
 
   await page.reload();
   await expect(page.getByTestId("tasks-due")).toBeVisible();
-  expect(await dueCount(page)).toBe(before - 1);
+  expect(await dueCount(page)).toBe(after);
 });
 
 test("households are found by name and by number", async ({ page, server }) => {
@@ -90,10 +93,11 @@ test("with the server gone, a visit is recorded and kept across an offline reloa
   const before = await dueCount(page);
   await page.getByTestId("tasks-due").getByTestId("task").first().tap();
   await page.getByTestId("save-visit").tap();
-  await expect.poll(() => dueCount(page)).toBe(before - 1);
+  await expect.poll(() => dueCount(page)).toBeLessThan(before);
+  const after = await dueCount(page);
   await page.reload();
   await expect(page.getByTestId("tasks-due")).toBeVisible();
-  expect(await dueCount(page)).toBe(before - 1);
+  expect(await dueCount(page)).toBe(after);
 });
 
 test("ticking a plan task moves the progress, and unticking moves it back", async ({ page, server }) => {

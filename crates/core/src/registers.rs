@@ -709,17 +709,6 @@ pub fn plan_progress_table(rows: &[PlanProgressRow], year: i32, today: NaiveDate
     }
 }
 
-/// The indicator summary (统计报表) for a period.
-pub fn indicator_summary(
-    data: &Dataset,
-    village_id: Id,
-    period: Period,
-    today: NaiveDate,
-    rules: &Rules,
-) -> Vec<Indicator> {
-    indicators(data, village_id, period, today, rules)
-}
-
 /// The indicator summary as a table.
 pub fn indicator_table(rows: &[Indicator], title: &str) -> Table {
     Table {
@@ -1092,8 +1081,7 @@ mod tests {
             year: 2026,
             half: 1,
         };
-        let summary =
-            indicator_summary(&sample(), id(1), period, d(2026, 6, 30), &Rules::default());
+        let summary = indicators(&sample(), id(1), period, d(2026, 6, 30), &Rules::default());
         let table = indicator_table(&summary, "统计报表");
         assert_eq!(
             table.rows[0],
