@@ -289,6 +289,16 @@ impl I18n {
         }
     }
 
+    /// A text a worker or a template wrote, in Chinese with an optional
+    /// English version: the English one in the English UI when there is one,
+    /// else the Chinese (tracked).
+    pub fn pick_text(&self, zh: &str, en: Option<&str>) -> String {
+        match (self.lang.get(), en) {
+            (Lang::En, Some(en)) => en.to_string(),
+            _ => zh.to_string(),
+        }
+    }
+
     /// Switches the language for this session; persisting it is the caller's
     /// choice (see `settings::save_language`).
     pub fn set_lang(&self, lang: Lang) {

@@ -112,24 +112,26 @@ fn Checklist(
     open_sections: RwSignal<Vec<uuid::Uuid>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let tasks = plan.tasks();
-    let total = tasks.len();
-    let done = move || ticks.with(|t| plan_done(&tasks, t));
+    // The year's tasks, computed once and shared by the overall and the
+    // per-section progress.
+    let tasks = StoredValue::new(plan.tasks());
+    let total = tasks.with_value(Vec::len);
+    let done = move || ticks.with(|t| tasks.with_value(|all| plan_done(all, t)));
     let title = plan.title.clone();
     let title_en = plan.title_en.clone();
     let plan = StoredValue::new(plan);
     let sections = plan.with_value(|p| p.sections.clone());
     view! {
         <div class="plan" data-testid="plan">
-            <h3>{move || if i18n.lang() == crate::i18n::Lang::En { title_en.clone().unwrap_or(title.clone()) } else { title.clone() }}</h3>
+            <h3>{move || i18n.pick_text(&title, title_en.as_deref())}</h3>
             <p class="progress-line" data-testid="plan-progress">
                 {move || i18n.t(Key::Progress)} " " {move || progress_text(done(), total)}
             </p>
             {sections
                 .into_iter()
                 .map(|section| {
-                    let section_tasks: Vec<PlanTask> = plan.with_value(|p| {
-                        p.tasks().into_iter().filter(|t| t.section_id == section.id).collect()
+                    let section_tasks: Vec<PlanTask> = tasks.with_value(|all| {
+                        all.iter().filter(|t| t.section_id == section.id).cloned().collect()
                     });
                     let section_total = section_tasks.len();
                     let section_tasks = StoredValue::new(section_tasks);
@@ -156,7 +158,7 @@ fn Checklist(
                         >
                             <summary>
                                 <span class="section-title">
-                                    {move || if i18n.lang() == crate::i18n::Lang::En { title_en.clone().unwrap_or(title.clone()) } else { title.clone() }}
+                                    {move || i18n.pick_text(&title, title_en.as_deref())}
                                 </span>
                                 <span class="section-progress" data-testid="section-progress">
                                     {move || progress_text(ticks.with(|t| section_tasks.with_value(|s| plan_done(s, t))), section_total)}
@@ -175,7 +177,7 @@ fn Checklist(
                                         view! {
                                             <li class="measure" data-testid="measure">
                                                 <p class="measure-title">
-                                                    {move || if i18n.lang() == crate::i18n::Lang::En { title_en.clone().unwrap_or(title.clone()) } else { title.clone() }}
+                                                    {move || i18n.pick_text(&title, title_en.as_deref())}
                                                 </p>
                                                 <MeasureEditor plan=plan.get_value() section_id measure=Some(measure.clone())/>
                                                 <ul class="plan-tasks">
