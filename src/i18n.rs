@@ -239,6 +239,16 @@ messages! {
         "Export every record and every unsynced change on this phone to one file. Export often when you cannot sync.";
     ExportBackup => "导出备份", "Export backup";
     BackupFailed => "无法导出备份文件，请再试一次。", "The backup file could not be made. Try again.";
+    ImportBackup => "从备份文件导入", "Import a backup file";
+    ImportIntro => "导入的记录与本机记录合并：同一项两边都改过时，较晚的修改生效，另一值保留待核对。",
+        "Imported records are merged with this phone's: where both changed the same field, the later edit wins and the other value is kept for review.";
+    Importing => "正在导入…", "Importing…";
+    ImportFileUnreadable => "无法读取所选文件，请再选一次。", "The chosen file could not be read. Choose it again.";
+    ImportDone => "导入完成", "Import finished";
+    ImportAdded => "新增记录", "Records added";
+    ImportUpdated => "更新记录", "Records updated";
+    ImportUnchanged => "无变化记录", "Records unchanged";
+    ImportConflicts => "保留待核对的不同值", "Differing values kept for review";
     StartNextYear => "开始下一年度计划", "Start next year's plan";
     AddMeasure => "添加措施", "Add a measure";
     MeasureTitle => "措施名称", "Measure";

@@ -121,6 +121,61 @@ impl AppState {
     }
 }
 
+/// Why a backup file was not imported. Either way nothing was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportError {
+    /// The file is not a backup this app can take in.
+    Refused(fieldbook_core::backup::BackupError),
+    /// The phone could not store it.
+    Storage(StorageError),
+}
+
+impl ImportError {
+    /// The reason, in Chinese and in English.
+    pub fn both(&self) -> (&'static str, &'static str) {
+        match self {
+            ImportError::Refused(e) => (e.zh(), e.en()),
+            ImportError::Storage(e) => (e.zh(), e.en()),
+        }
+    }
+}
+
+impl AppState {
+    /// Imports a backup file: reads it (refusing a damaged, foreign or newer
+    /// file), merges it into this phone's records and unsynced changes with
+    /// the sync's merge, and stores the outcome in one transaction. Shows
+    /// the merged records only after the store has them.
+    pub async fn import(
+        &self,
+        bytes: &[u8],
+    ) -> Result<fieldbook_core::backup::ImportSummary, ImportError> {
+        use fieldbook_core::backup::{merge_backup, read_backup};
+        let backup = read_backup(bytes).map_err(ImportError::Refused)?;
+        let store = self
+            .store
+            .with_value(Clone::clone)
+            .ok_or_else(|| StorageError::Unavailable("the store is not open".into()))
+            .map_err(ImportError::Storage)?;
+        let outbox = store.outbox().await.map_err(ImportError::Storage)?;
+        let current = self.data.get_untracked();
+        let merged = merge_backup(&current, &outbox, &backup);
+        store
+            .import(
+                &merged.changed,
+                &merged.new_changes,
+                &merged.conflicts,
+                now_ms(),
+            )
+            .await
+            .map_err(ImportError::Storage)?;
+        self.data.set(merged.dataset);
+        if let Ok(count) = store.outbox_len().await {
+            self.unsynced.set(count);
+        }
+        Ok(merged.summary)
+    }
+}
+
 /// Provides [`AppState`] and starts loading the records from the store.
 pub fn provide_app_state() -> AppState {
     let state = AppState {

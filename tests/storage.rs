@@ -8,7 +8,9 @@
 use chrono::NaiveDate;
 use fieldbook::storage::{DB_VERSION, FailPoint, StorageError, Store, SyncMeta, estimate};
 use fieldbook_core::generate::{Size, generate};
-use fieldbook_core::sync::{RecordKind, RecordRef};
+use fieldbook_core::sync::{
+    Change, Conflict, DeviceId, Hlc, RecordKind, RecordRef, changes_for_new_record,
+};
 use fieldbook_core::{Dataset, Household, Person, Sex, Village};
 use js_sys::{Function, Promise};
 use serde_json::{Value, json};
@@ -450,4 +452,155 @@ async fn the_estimate_reports_usage_and_quota() {
     let (usage, quota) = estimate().await.expect("Chromium has navigator.storage");
     assert!(usage >= 0.0);
     assert!(quota > 0.0);
+}
+
+/// Changes a phone `device` made when it created `household` at `wall_ms`,
+/// numbered from 1.
+fn changes_of(household: &Household, device: u128, wall_ms: u64) -> Vec<Change> {
+    changes_for_new_record(
+        RecordKind::Household,
+        &serde_json::to_value(household).unwrap(),
+        Hlc::new(wall_ms, 0),
+        DeviceId(id(device)),
+        1,
+    )
+    .unwrap()
+}
+
+/// Makes database `name` as version 2 of the schema left it: version 1's
+/// stores and an outbox keyed by `seq` alone, holding `outbox`.
+async fn make_version_2(name: &str, outbox: &[Change]) {
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    settle(&factory.delete_database(name).unwrap()).await;
+    let req = factory.open_with_u32(name, 2).unwrap();
+    let entries: Vec<String> = outbox
+        .iter()
+        .map(|c| serde_json::to_string(c).unwrap())
+        .collect();
+    let upgrade = Closure::once(move |event: web_sys::Event| {
+        let req: IdbOpenDbRequest = event.target().unwrap().unchecked_into();
+        let db: IdbDatabase = req.result().unwrap().unchecked_into();
+        for store in [
+            "villages",
+            "households",
+            "persons",
+            "visits",
+            "plans",
+            "ticks",
+        ] {
+            let params = IdbObjectStoreParameters::new();
+            params.set_key_path(&JsValue::from_str("id"));
+            db.create_object_store_with_optional_parameters(store, &params)
+                .unwrap();
+        }
+        db.create_object_store("meta").unwrap();
+        let params = IdbObjectStoreParameters::new();
+        params.set_key_path(&JsValue::from_str("seq"));
+        let outbox = db
+            .create_object_store_with_optional_parameters("outbox", &params)
+            .unwrap();
+        for entry in &entries {
+            outbox.put(&js_sys::JSON::parse(entry).unwrap()).unwrap();
+        }
+    });
+    req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    let db: IdbDatabase = settle(&req).await.unchecked_into();
+    assert_eq!(db.version(), 2.0);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn opening_a_version_2_database_rekeys_its_outbox_and_keeps_every_change() {
+    let name = "t-migrate-2";
+    let own = changes_of(&Household::new(id(20), id(1), "020"), 5, 1_000);
+    assert!(own.len() > 1);
+    make_version_2(name, &own).await;
+
+    let store = Store::open_named(name).await.unwrap();
+    assert_eq!(store.version(), DB_VERSION);
+    assert_eq!(store.outbox().await.unwrap(), own, "every change kept");
+    assert!(store.conflicts().await.unwrap().is_empty());
+
+    // Another phone's change 1 now sits beside this phone's change 1.
+    let foreign = changes_of(&Household::new(id(21), id(1), "021"), 6, 2_000);
+    store
+        .import(&Dataset::new(), &foreign, &[], 3_000.0)
+        .await
+        .unwrap();
+    let outbox = store.outbox().await.unwrap();
+    assert_eq!(outbox.len(), own.len() + foreign.len());
+    assert!(foreign.iter().all(|c| outbox.contains(c)));
+    assert!(own.iter().all(|c| outbox.contains(c)));
+}
+
+#[wasm_bindgen_test]
+async fn an_import_writes_records_changes_and_conflicts_in_one_go() {
+    let store = fresh("t-import").await;
+    let household = Household::new(id(2), id(1), "001");
+    store.save(None, &village(), 1_000.0).await.unwrap();
+    let own = store.outbox().await.unwrap();
+
+    // What a merge decided: a new household from a backup made on another
+    // phone (its changes stamped ahead of this phone's clock), and a kept
+    // conflict on its phone number.
+    let mut records = Dataset::new();
+    records.households.push(household.clone());
+    let foreign = changes_of(&household, 9, 50_000);
+    let mut lost = foreign[0].clone();
+    lost.device = DeviceId(id(8));
+    lost.ts = Hlc::new(40_000, 0);
+    let conflict = Conflict {
+        record: foreign[0].record,
+        field: foreign[0].field.clone(),
+        kept: foreign[0].clone(),
+        lost,
+    };
+    store
+        .import(&records, &foreign, std::slice::from_ref(&conflict), 2_000.0)
+        .await
+        .unwrap();
+
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.villages, [village()]);
+    assert_eq!(loaded.households, [household.clone()]);
+    let outbox = store.outbox().await.unwrap();
+    assert_eq!(outbox.len(), own.len() + foreign.len());
+    assert_eq!(store.conflicts().await.unwrap(), [conflict]);
+
+    // The clock moved past the imported stamps: this phone's next edit
+    // beats them, and its change numbers go on from its own.
+    let mut edited = household.clone();
+    edited.phone = Some("0371-7654321".to_string());
+    let changes = store
+        .save(Some(&household), &edited, 3_000.0)
+        .await
+        .unwrap();
+    assert!(changes[0].ts > Hlc::new(50_000, 0), "{:?}", changes[0].ts);
+    assert_eq!(changes[0].seq, own.len() as u64 + 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_import_leaves_nothing() {
+    let store = fresh("t-import-fail").await;
+    store.save(None, &village(), 1_000.0).await.unwrap();
+    let saved = store.load().await.unwrap();
+    let outbox = store.outbox_len().await.unwrap();
+    let meta = store.sync_meta().await.unwrap();
+
+    let household = Household::new(id(2), id(1), "001");
+    let mut records = Dataset::new();
+    records.households.push(household.clone());
+    let foreign = changes_of(&household, 9, 50_000);
+    for point in [FailPoint::AfterRecordPut, FailPoint::QuotaOnMetaPut] {
+        store.fail_next_write(point);
+        let err = store
+            .import(&records, &foreign, &[], 2_000.0)
+            .await
+            .unwrap_err();
+        if point == FailPoint::QuotaOnMetaPut {
+            assert_eq!(err, StorageError::QuotaExceeded);
+        }
+        assert_unchanged(&store, &saved, outbox, meta).await;
+        assert!(store.conflicts().await.unwrap().is_empty());
+    }
 }

@@ -3,11 +3,13 @@
 mod bottom_nav;
 mod field_error;
 mod form_field;
+mod import_backup;
 mod section_page;
 mod update_banner;
 
 pub use bottom_nav::BottomNav;
 pub use field_error::FieldError;
 pub use form_field::{TextField, problem_text};
+pub use import_backup::ImportBackup;
 pub use section_page::SectionPage;
 pub use update_banner::UpdateBanner;

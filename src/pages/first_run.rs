@@ -148,6 +148,8 @@ pub fn FirstRun() -> impl IntoView {
                     ></progress>
                 </div>
             </Show>
+            <hr/>
+            <crate::components::ImportBackup/>
         </div>
     }
 }

@@ -1,5 +1,4 @@
-//! 设置: language, storage and version. Sync and backup arrive with their
-//! issues.
+//! 设置: language, storage, backup (export and import) and version.
 
 use leptos::prelude::*;
 
@@ -98,6 +97,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <p class="intro">{move || i18n.t(Key::BackupIntro)}</p>
                 <button data-testid="export-backup" on:click=export_backup>{move || i18n.t(Key::ExportBackup)}</button>
                 <crate::components::FieldError message=backup_error/>
+                <crate::components::ImportBackup/>
             </div>
             <div class="field">
                 <h3>{move || i18n.t(Key::VersionLabel)}</h3>

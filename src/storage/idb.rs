@@ -273,3 +273,20 @@ pub(crate) fn create_store(
     db.create_object_store_with_optional_parameters(name, &params)
         .map(drop)
 }
+
+/// Creates object store `name` unless the database has it already, keyed
+/// in-line by the compound key `paths` (each a dotted path into the value).
+pub(crate) fn create_store_with_key_path(
+    db: &IdbDatabase,
+    name: &str,
+    paths: &[&str],
+) -> Result<(), JsValue> {
+    if db.object_store_names().contains(name) {
+        return Ok(());
+    }
+    let params = IdbObjectStoreParameters::new();
+    let key_path: Array = paths.iter().map(|p| JsValue::from_str(p)).collect();
+    params.set_key_path(&key_path);
+    db.create_object_store_with_optional_parameters(name, &params)
+        .map(drop)
+}

@@ -5,6 +5,7 @@
 //! - [`Store::load`] reads every record into a [`Dataset`].
 //! - [`Store::save`] writes one record and its outbox changes in ONE
 //!   transaction: either both are stored or neither.
+//! - [`Store::import`] takes in a merged backup in one transaction.
 //! - [`Store::outbox_len`] counts unsynced changes.
 //! - [`estimate`] reports used and available bytes.
 //!
@@ -15,7 +16,7 @@
 //! `serde_json`'s text, and back with `JSON.stringify`): readable in the
 //! browser's devtools, keyed in-line by its `id`, indexable by any field
 //! later, and exactly the shape the sync changes speak of. Outbox entries
-//! are `sync::Change`s the same way, keyed by `seq`.
+//! are `sync::Change`s the same way, keyed by `[device, seq]`.
 //!
 //! # Changes
 //! Every write goes through the core: a new record is one change per field
@@ -45,7 +46,8 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use fieldbook_core::sync::{
-    Change, Clock, DeviceId, Hlc, RecordKind, RecordRef, changes_for_edit, changes_for_new_record,
+    Change, Clock, Conflict, DeviceId, Hlc, RecordKind, RecordRef, changes_for_edit,
+    changes_for_new_record,
 };
 use fieldbook_core::{Dataset, Household, Id, Person, Tick, Village, Visit, WorkPlan};
 use serde::de::DeserializeOwned;
@@ -58,7 +60,9 @@ pub use error::StorageError;
 pub use schema::{DB_NAME, DB_VERSION};
 
 use idb::{Mode, Tx};
-use schema::{DEVICE_KEY, LOCAL_ONLY_KEY, META, OUTBOX, RECORD_STORES, SYNC_KEY, store_of};
+use schema::{
+    CONFLICTS, DEVICE_KEY, LOCAL_ONLY_KEY, META, OUTBOX, RECORD_STORES, SYNC_KEY, store_of,
+};
 
 /// How many records [`Store::save_all`] writes per transaction: large
 /// enough that the demo village (about 31,000 records) loads in a handful
@@ -361,6 +365,61 @@ impl Store {
         Ok(total)
     }
 
+    /// Takes in what a merge (a backup import) decided, in ONE transaction:
+    /// the `records` to write (new or changed), the `changes` that join the
+    /// outbox as they are (other phones' unsynced changes keep their own
+    /// device, number and stamp), and the `conflicts` to keep for review.
+    /// The clock moves past every stamp taken in, so that an edit made here
+    /// afterwards wins over them. On `Err` nothing was written.
+    pub async fn import(
+        &self,
+        records: &Dataset,
+        changes: &[Change],
+        conflicts: &[Conflict],
+        now_ms: f64,
+    ) -> Result<(), StorageError> {
+        let mut rows = Vec::new();
+        push_json(&mut rows, RecordKind::Village, &records.villages)?;
+        push_json(&mut rows, RecordKind::Household, &records.households)?;
+        push_json(&mut rows, RecordKind::Person, &records.persons)?;
+        push_json(&mut rows, RecordKind::Visit, &records.visits)?;
+        push_json(&mut rows, RecordKind::Plan, &records.plans)?;
+        push_json(&mut rows, RecordKind::Tick, &records.ticks)?;
+        let mut scope = RECORD_STORES.to_vec();
+        scope.extend([OUTBOX, CONFLICTS, META]);
+        let tx = Tx::begin(&self.db, &scope, Mode::WriteStrict)?;
+        let body = async {
+            let mut meta = read_sync_meta(&tx).await?;
+            let now = now_ms.max(0.0) as u64;
+            for (kind, json) in &rows {
+                tx.store(store_of(*kind))?.put(&to_js(json)?)?;
+            }
+            if self.trips(FailPoint::AfterRecordPut) {
+                return Err(StorageError::other("simulated failure after the records"));
+            }
+            let outbox = tx.store(OUTBOX)?;
+            for change in changes {
+                outbox.put(&to_js(change)?)?;
+                meta.clock.observe(change.ts, now);
+            }
+            let kept = tx.store(CONFLICTS)?;
+            for conflict in conflicts {
+                kept.put(&to_js(conflict)?)?;
+            }
+            self.put_meta(&tx, SYNC_KEY, &meta)
+        }
+        .await;
+        finish(tx, body).await
+    }
+
+    /// Every kept conflict (a losing value waiting for review).
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>, StorageError> {
+        let tx = Tx::begin(&self.db, &[CONFLICTS], Mode::Read)?;
+        let body =
+            async { decode_all(&idb::request(tx.store(CONFLICTS)?.get_all()?).await?) }.await;
+        finish(tx, body).await
+    }
+
     /// Whether [`save_all`](Store::save_all) wrote records here that no
     /// server has (the demo village): sync should not push from this
     /// database.
@@ -388,7 +447,8 @@ impl Store {
         finish(tx, body).await
     }
 
-    /// Every change waiting to be synced, in change-number order.
+    /// Every change waiting to be synced, by device, then in change-number
+    /// order.
     pub async fn outbox(&self) -> Result<Vec<Change>, StorageError> {
         let tx = Tx::begin(&self.db, &[OUTBOX], Mode::Read)?;
         let body = async { decode_all(&idb::request(tx.store(OUTBOX)?.get_all()?).await?) }.await;

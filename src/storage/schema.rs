@@ -4,7 +4,8 @@
 //! | store | key | value |
 //! |---|---|---|
 //! | `villages`, `households`, `persons`, `visits`, `plans`, `ticks` | in-line, `id` (UUID text) | the record's serde JSON as a plain object |
-//! | `outbox` | in-line, `seq` (number) | a `sync::Change`'s serde JSON as a plain object |
+//! | `outbox` | in-line, `[device, seq]` | a `sync::Change`'s serde JSON as a plain object: this phone's unsynced changes and those a backup brought from other phones |
+//! | `conflicts` | in-line, `[record.id, field, lost.device, lost.seq]` | a `sync::Conflict`: a losing value kept for review |
 //! | `meta` | out-of-line: `"device"`, `"sync"`, `"schema"`, `"local_only"` | the device id (text); `SyncMeta` (clock, next change number); the schema info; present when `save_all` wrote records no server has |
 //!
 //! The steps are append-only once shipped: a phone upgrades by running every
@@ -17,10 +18,11 @@
 use fieldbook_core::SCHEMA_VERSION;
 use fieldbook_core::sync::RecordKind;
 use serde::Serialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use web_sys::{IdbDatabase, IdbTransaction};
 
-use super::idb::create_store;
+use super::idb::{create_store, create_store_with_key_path};
 
 /// The app's database name.
 pub const DB_NAME: &str = "fieldbook";
@@ -32,6 +34,9 @@ pub(crate) const VISITS: &str = "visits";
 pub(crate) const PLANS: &str = "plans";
 pub(crate) const TICKS: &str = "ticks";
 pub(crate) const OUTBOX: &str = "outbox";
+pub(crate) const CONFLICTS: &str = "conflicts";
+/// The outbox's name while version 3 re-keys it.
+const OUTBOX_V2: &str = "outbox_v2";
 pub(crate) const META: &str = "meta";
 
 /// Every record store, in [`RecordKind::ALL`] (dataset) order.
@@ -83,7 +88,49 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         summary: "outbox of unsynced changes (keyPath seq)",
         apply: |db, _| create_store(db, OUTBOX, Some("seq")),
     },
+    Migration {
+        version: 3,
+        summary: "outbox keyed by [device, seq], as a backup brings other phones' changes; conflicts",
+        apply: |db, tx| {
+            rekey_outbox(db, tx)?;
+            create_store_with_key_path(
+                db,
+                CONFLICTS,
+                &["record.id", "field", "lost.device", "lost.seq"],
+            )
+        },
+    },
 ];
+
+/// Version 3: the outbox was keyed by the change number alone, which is
+/// unique only among one phone's changes. An object store's key cannot
+/// change, so the old store is renamed, a new one made under the old name,
+/// every entry copied across and the old store dropped — all inside the
+/// `versionchange` transaction, so a failure leaves version 2 as it was.
+fn rekey_outbox(db: &IdbDatabase, tx: &IdbTransaction) -> Result<(), JsValue> {
+    let old = tx.object_store(OUTBOX)?;
+    old.set_name(OUTBOX_V2);
+    create_store_with_key_path(db, OUTBOX, &["device", "seq"])?;
+    let read = old.get_all()?;
+    let (db, tx, entries) = (db.clone(), tx.clone(), read.clone());
+    let copy = Closure::once_into_js(move || {
+        let copied = (|| {
+            let list: js_sys::Array = entries.result()?.dyn_into()?;
+            let new = tx.object_store(OUTBOX)?;
+            for entry in list.iter() {
+                new.put(&entry)?;
+            }
+            db.delete_object_store(OUTBOX_V2)
+        })();
+        if copied.is_err() {
+            // Aborting the versionchange transaction fails the open, and
+            // the database stays at version 2.
+            let _ = tx.abort();
+        }
+    });
+    read.set_onsuccess(Some(copy.unchecked_ref()));
+    Ok(())
+}
 
 /// The database version this app opens: the last step's.
 pub const DB_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;

@@ -197,6 +197,9 @@ pub struct ImportSummary {
 pub struct Merged {
     /// The records after the merge.
     pub dataset: Dataset,
+    /// The records of `dataset` that are new or different from the phone's:
+    /// what the phone has to write.
+    pub changed: Dataset,
     /// The backup's unsynced changes the phone did not hold yet; they join
     /// the phone's outbox, to be synced.
     pub new_changes: Vec<Change>,
@@ -241,46 +244,82 @@ pub fn merge_backup(current: &Dataset, current_outbox: &[Change], backup: &Backu
     let dataset = replica.materialize().dataset;
     let conflicts = replica.conflicts();
 
-    let before = serde_json::to_value(current).unwrap_or_default();
-    let after = serde_json::to_value(&dataset).unwrap_or_default();
     let mut summary = ImportSummary {
         conflicts: conflicts.len(),
         ..ImportSummary::default()
     };
-    for list in [
-        "villages",
-        "households",
-        "persons",
-        "visits",
-        "plans",
-        "ticks",
-    ] {
-        let index =
-            |v: &serde_json::Value| -> std::collections::HashMap<String, serde_json::Value> {
-                v.get(list)
-                    .and_then(serde_json::Value::as_array)
-                    .map(|items| {
-                        items
-                            .iter()
-                            .map(|r| (r["id"].to_string(), r.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-        let (old, new) = (index(&before), index(&after));
-        for (id, record) in &new {
-            match old.get(id) {
-                None => summary.added += 1,
-                Some(previous) if previous == record => summary.unchanged += 1,
-                Some(_) => summary.updated += 1,
-            }
-        }
-    }
+    let mut changed = Dataset::new();
+    tally(
+        &current.villages,
+        &dataset.villages,
+        |r| r.id,
+        &mut changed.villages,
+        &mut summary,
+    );
+    tally(
+        &current.households,
+        &dataset.households,
+        |r| r.id,
+        &mut changed.households,
+        &mut summary,
+    );
+    tally(
+        &current.persons,
+        &dataset.persons,
+        |r| r.id,
+        &mut changed.persons,
+        &mut summary,
+    );
+    tally(
+        &current.visits,
+        &dataset.visits,
+        |r| r.id,
+        &mut changed.visits,
+        &mut summary,
+    );
+    tally(
+        &current.plans,
+        &dataset.plans,
+        |r| r.id,
+        &mut changed.plans,
+        &mut summary,
+    );
+    tally(
+        &current.ticks,
+        &dataset.ticks,
+        |r| r.id,
+        &mut changed.ticks,
+        &mut summary,
+    );
     Merged {
         dataset,
+        changed,
         new_changes,
         conflicts,
         summary,
+    }
+}
+
+/// Counts the records of `after` as added, updated or unchanged against
+/// `before`, copying the added and updated ones into `changed`.
+fn tally<R: PartialEq + Clone>(
+    before: &[R],
+    after: &[R],
+    id: impl Fn(&R) -> Id,
+    changed: &mut Vec<R>,
+    summary: &mut ImportSummary,
+) {
+    let old: std::collections::HashMap<Id, &R> = before.iter().map(|r| (id(r), r)).collect();
+    for record in after {
+        match old.get(&id(record)) {
+            None => summary.added += 1,
+            Some(previous) if *previous == record => {
+                summary.unchanged += 1;
+                continue;
+            }
+            Some(_) => summary.updated += 1,
+        }
+        changed.push(record.clone());
     }
 }
 
@@ -374,6 +413,10 @@ mod tests {
         );
         assert_eq!((merged.summary.updated, merged.summary.conflicts), (0, 0));
         assert!(merged.conflicts.is_empty());
+        assert_eq!(
+            merged.changed, merged.dataset,
+            "every record is to be written"
+        );
     }
 
     #[test]
@@ -426,6 +469,22 @@ mod tests {
             .name;
         assert_eq!(name, "王秀兰", "the later edit wins");
         assert_eq!(merged.summary.updated, 1);
+        assert_eq!(
+            merged.changed,
+            Dataset {
+                persons: vec![
+                    merged
+                        .dataset
+                        .persons
+                        .iter()
+                        .find(|p| p.id == person.id)
+                        .unwrap()
+                        .clone()
+                ],
+                ..Dataset::new()
+            },
+            "only the renamed person is to be written"
+        );
         assert!(
             merged
                 .conflicts
@@ -446,5 +505,6 @@ mod tests {
         assert!(again.new_changes.is_empty());
         assert_eq!(again.summary.updated, 0);
         assert_eq!(again.summary.added, 0);
+        assert_eq!(again.changed, Dataset::new(), "nothing to write");
     }
 }
