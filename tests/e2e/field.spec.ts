@@ -3,6 +3,7 @@
 // work with the server gone.
 import { test, expect, waitForServiceWorker, type AppServer } from "./fixtures";
 import type { Page } from "@playwright/test";
+import { PHONE } from "./browser";
 
 async function startVillage(page: Page, server: AppServer) {
   await page.goto(server.url);
@@ -289,4 +290,92 @@ test("a measure is added, edited and removed, and next year's plan keeps the edi
   await again.getByTestId("measure-remove").tap();
   await expect(first.getByTestId("measure")).toHaveCount(measures);
   await expect.poll(total).toBe(tasksBefore);
+});
+
+type Rec = { id: string };
+/** A backup's records and outbox in a fixed order, for comparing two files. */
+function canonical(backup: { dataset: Record<string, unknown>; outbox: { device: string; seq: number }[] }) {
+  const dataset: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(backup.dataset)) {
+    dataset[key] = Array.isArray(value) ? [...(value as Rec[])].sort((a, b) => a.id.localeCompare(b.id)) : value;
+  }
+  const outbox = [...backup.outbox].sort((a, b) => a.device.localeCompare(b.device) || a.seq - b.seq);
+  return { dataset, outbox };
+}
+
+async function exportBackup(page: Page) {
+  await page.getByTestId("nav-settings").tap();
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-backup").tap()]);
+  const file = (await download.path())!;
+  const text = await (await import("node:fs")).promises.readFile(file, "utf8");
+  return { file, backup: JSON.parse(text) };
+}
+
+test("a backup restored into a fresh phone gives the same records; a second import changes nothing", async ({
+  page,
+  server,
+  browser,
+}) => {
+  await startVillage(page, server);
+  await page.getByTestId("nav-households").tap();
+  await page.getByTestId("add-household").tap();
+  await page.getByTestId("number").fill("0001");
+  await page.getByTestId("save-household").tap();
+  await page.getByTestId("add-person").tap();
+  await page.getByTestId("name").fill("张秀梅");
+  await page.getByTestId("birth_date").fill("1990-03-08");
+  await page.getByTestId("marital").selectOption("first_marriage");
+  await page.getByTestId("save-person").tap();
+  await expect(page.getByTestId("member")).toContainText("张秀梅");
+  const { file, backup } = await exportBackup(page);
+  const unsynced = await page.getByTestId("unsynced").textContent();
+
+  // Another phone, empty: restore from the first run screen.
+  const phone = await browser.newContext({ ...PHONE });
+  const other = await phone.newPage();
+  await other.goto(server.url);
+  await expect(other.getByTestId("first-run")).toBeVisible();
+  await other.getByTestId("import-backup").setInputFiles(file);
+  await expect(other.getByTestId("tasks-due")).toContainText("张秀梅");
+  await other.getByTestId("nav-households").tap();
+  await expect(other.getByTestId("household-row")).toContainText("0001");
+  const restored = await exportBackup(other);
+  await expect(other.getByTestId("unsynced")).toHaveText(unsynced!);
+  expect(canonical(restored.backup)).toEqual(canonical(backup));
+
+  // The same file again: every record unchanged, nothing added.
+  await other.getByTestId("import-backup").setInputFiles(file);
+  await expect(other.getByTestId("import-summary")).toBeVisible();
+  await expect(other.getByTestId("import-added")).toHaveText("0");
+  await expect(other.getByTestId("import-updated")).toHaveText("0");
+  await expect(other.getByTestId("import-conflicts")).toHaveText("0");
+  const records = Object.values(backup.dataset).filter(Array.isArray).flat().length;
+  await expect(other.getByTestId("import-unchanged")).toHaveText(String(records));
+  await expect(other.getByTestId("unsynced")).toHaveText(unsynced!);
+  await phone.close();
+});
+
+test("a damaged or foreign file is refused with the reason, and nothing is imported", async ({ page, server }) => {
+  await startVillage(page, server);
+  const { backup } = await exportBackup(page);
+  const unsynced = await page.getByTestId("unsynced").textContent();
+  const text = JSON.stringify(backup);
+  const picker = page.getByTestId("import-backup");
+
+  await picker.setInputFiles({ name: "cut.json", mimeType: "application/json", buffer: Buffer.from(text.slice(0, text.length / 2)) });
+  await expect(page.getByTestId("import-error")).toContainText("可能已损坏");
+  await expect(page.getByTestId("import-error")).toContainText("未导入任何数据");
+
+  await picker.setInputFiles({ name: "list.json", mimeType: "application/json", buffer: Buffer.from('{"items":[1,2]}') });
+  await expect(page.getByTestId("import-error")).toContainText("不是本应用的备份文件");
+
+  const orphan = structuredClone(backup);
+  orphan.dataset.plans[0].village_id = "00000000-0000-4000-8000-000000000000";
+  await picker.setInputFiles({ name: "orphan.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(orphan)) });
+  await expect(page.getByTestId("import-error")).toContainText("记录不完整");
+
+  await expect(page.getByTestId("unsynced")).toHaveText(unsynced!);
+  await page.reload();
+  const after = await exportBackup(page);
+  expect(canonical(after.backup)).toEqual(canonical(backup));
 });
