@@ -159,6 +159,9 @@ messages! {
     Method => "避孕措施", "Contraception";
     NoMethod => "无", "none";
     VisitTitle => "随访记录", "Visit";
+    CorrectVisitTitle => "更正随访记录", "Correct a visit";
+    CorrectingIntro => "更正会作为一次修改保存并同步，原记录的修改经过可查。",
+        "The correction is saved and synced as an edit; what it changed stays on record.";
     VisitDate => "日期", "Date";
     VisitKind => "服务类型", "Kind of visit";
     RecordedBy => "记录人", "Recorded by";

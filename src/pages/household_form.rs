@@ -19,10 +19,7 @@ pub fn HouseholdFormPage() -> impl IntoView {
     let state = use_app_state();
     let params = use_params_map();
     let existing = Memo::new(move |_| {
-        let id = params
-            .read()
-            .get("id")
-            .and_then(|id| uuid::Uuid::parse_str(&id).ok())?;
+        let id = super::id_param(params, "id")?;
         state.data.with(|d| d.household(id).cloned())
     });
     let editing_unknown = move || params.read().get("id").is_some() && existing.get().is_none();

@@ -151,10 +151,7 @@ pub fn HouseholdPage() -> impl IntoView {
     let state = use_app_state();
     let params = use_params_map();
     let household = Memo::new(move |_| {
-        let id = params
-            .read()
-            .get("id")
-            .and_then(|id| uuid::Uuid::parse_str(&id).ok())?;
+        let id = super::id_param(params, "id")?;
         state.data.with(|d| d.household(id).cloned())
     });
     move || {

@@ -23,3 +23,15 @@ pub use reports::{ReportPage, ReportsPage, download};
 pub use settings::SettingsPage;
 pub use today::TodayPage;
 pub use visit::{VisitPage, suggested_next_visit, visit_kind_slug};
+
+/// The record id in route parameter or query key `key` of `map` (a
+/// `use_params_map()` or `use_query_map()`), if it is a well-formed UUID.
+/// Reading it inside a reactive closure tracks the route.
+pub(crate) fn id_param(
+    map: leptos::prelude::Memo<leptos_router::params::ParamsMap>,
+    key: &str,
+) -> Option<uuid::Uuid> {
+    leptos::prelude::Read::read(&map)
+        .get(key)
+        .and_then(|id| uuid::Uuid::parse_str(&id).ok())
+}

@@ -25,17 +25,11 @@ pub fn PersonFormPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let existing = Memo::new(move |_| {
-        let id = params
-            .read()
-            .get("id")
-            .and_then(|id| uuid::Uuid::parse_str(&id).ok())?;
+        let id = super::id_param(params, "id")?;
         state.data.with(|d| d.person(id).cloned())
     });
     let household = Memo::new(move |_| {
-        let id = query
-            .read()
-            .get("household")
-            .and_then(|id| uuid::Uuid::parse_str(&id).ok())?;
+        let id = super::id_param(query, "household")?;
         state.data.with(|d| d.household(id).map(|h| h.id))
     });
     move || match (existing.get(), household.get()) {

@@ -94,21 +94,16 @@ pub fn VisitPage() -> impl IntoView {
     // Correcting a stored visit (`/visit/:id/edit`) or recording a new one
     // (`/visit/new?person=…&kind=…`).
     let before = Memo::new(move |_| {
-        let id = params
-            .read()
-            .get("id")
-            .and_then(|id| uuid::Uuid::parse_str(&id).ok())?;
+        let id = super::id_param(params, "id")?;
         state
             .data
             .with(|d| d.visits.iter().find(|v| v.id == id && !v.deleted).cloned())
     });
     let person_id = move || {
-        before.get().map(|v| v.person_id).or_else(|| {
-            query
-                .read()
-                .get("person")
-                .and_then(|p| uuid::Uuid::parse_str(&p).ok())
-        })
+        before
+            .get()
+            .map(|v| v.person_id)
+            .or_else(|| super::id_param(query, "person"))
     };
     let person = Memo::new(move |_| {
         let id = person_id()?;
@@ -331,6 +326,13 @@ fn VisitForm(
         });
     };
 
+    let correcting = before.with_value(Option::is_some);
+    let title = if correcting {
+        Key::CorrectVisitTitle
+    } else {
+        Key::VisitTitle
+    };
+
     let kind_options = move || {
         VisitKind::ALL
             .into_iter()
@@ -343,7 +345,10 @@ fn VisitForm(
 
     view! {
         <section class="section visit-form" data-testid="visit-form">
-            <h2>{move || i18n.t(Key::VisitTitle)}</h2>
+            <h2 data-testid="visit-title">{move || i18n.t(title)}</h2>
+            <Show when=move || correcting>
+                <p class="intro">{move || i18n.t(Key::CorrectingIntro)}</p>
+            </Show>
             <p class="intro" data-testid="visit-person">{person.with_value(|p| p.name.clone())}</p>
 
             <label class="field-label" for="visit-kind">{move || i18n.t(Key::VisitKind)}</label>

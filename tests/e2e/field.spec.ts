@@ -221,6 +221,7 @@ test("a visit is corrected in place, and the correction waits to sync", async ({
   expect(visits).toBeGreaterThan(0);
   await member.getByTestId("visit-link").first().tap();
   await expect(page.getByTestId("visit-form")).toBeVisible();
+  await expect(page.getByTestId("visit-title")).toHaveText("更正随访记录");
   await page.locator("#visit-notes").fill("复核：日期无误");
   await page.getByTestId("save-visit").tap();
   await expect(page.getByTestId("household-page")).toBeVisible();
