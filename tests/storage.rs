@@ -562,7 +562,7 @@ async fn an_import_writes_records_changes_and_conflicts_in_one_go() {
 
     let loaded = store.load().await.unwrap();
     assert_eq!(loaded.villages, [village()]);
-    assert_eq!(loaded.households, [household.clone()]);
+    assert_eq!(loaded.households, std::slice::from_ref(&household));
     let outbox = store.outbox().await.unwrap();
     assert_eq!(outbox.len(), own.len() + foreign.len());
     assert_eq!(store.conflicts().await.unwrap(), [conflict]);
