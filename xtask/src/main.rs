@@ -3,6 +3,7 @@
 //! README says.
 
 mod dist;
+mod postgres;
 mod process;
 mod suites;
 mod tools;
@@ -25,6 +26,8 @@ commands:
   demo-data --size S --out F  write the synthetic village (S: small, village, township)
             [--seed N] [--today YYYY-MM-DD]
                               as JSON to F (seed 1 and today's date by default)
+  postgres                    start a throwaway PostgreSQL server for tests, print its URL
+                              and keep it until Ctrl-C or end of input
 ";
 
 fn main() {
@@ -67,6 +70,12 @@ fn run(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         "demo-data" => demo_data(rest),
+        "postgres" => {
+            if !rest.is_empty() {
+                bail!("`cargo xtask postgres` takes no options\n\n{USAGE}");
+            }
+            postgres::serve(&root.join("target/postgres"))
+        }
         "setup" => {
             tools::ensure_build_tools(&root)?;
             tools::ensure_test_tools(&root)

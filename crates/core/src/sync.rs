@@ -82,6 +82,38 @@ impl RecordKind {
         RecordKind::Tick,
     ];
 
+    /// The kind's name as it appears in JSON (`"household"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordKind::Village => "village",
+            RecordKind::Household => "household",
+            RecordKind::Person => "person",
+            RecordKind::Visit => "visit",
+            RecordKind::Plan => "plan",
+            RecordKind::Tick => "tick",
+        }
+    }
+
+    /// The kind named `name` (as [`name`](Self::name) writes it).
+    pub fn from_name(name: &str) -> Option<RecordKind> {
+        RecordKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The field that ties a record of this kind to the record it belongs
+    /// to, and that record's kind: a household to its village, a person and
+    /// a visit to their household, a plan to its village, a tick to its
+    /// plan. `None` for a village, which belongs to itself. Following these
+    /// ties from any record ends at its village: the unit of access and of
+    /// sync.
+    pub fn parent(self) -> Option<(&'static str, RecordKind)> {
+        match self {
+            RecordKind::Village => None,
+            RecordKind::Household | RecordKind::Plan => Some(("village_id", RecordKind::Village)),
+            RecordKind::Person | RecordKind::Visit => Some(("household_id", RecordKind::Household)),
+            RecordKind::Tick => Some(("plan_id", RecordKind::Plan)),
+        }
+    }
+
     /// The smallest valid record of this kind: every required field with a
     /// placeholder. Used to check one field's value on its own.
     fn template(self) -> Map<String, Value> {
@@ -837,6 +869,23 @@ impl Replica {
         Replica::default()
     }
 
+    /// A replica holding these records' states (e.g. read back from a
+    /// database): the same replica the changes in them would have built.
+    pub fn from_records(states: impl IntoIterator<Item = RecordState>) -> Replica {
+        let mut replica = Replica::new();
+        for state in states {
+            for (field, field_state) in &state.fields {
+                for change in field_state.changes() {
+                    replica
+                        .seen
+                        .insert(change.id(), (state.record, field.clone()));
+                }
+            }
+            replica.records.insert(state.record, state);
+        }
+        replica
+    }
+
     /// Merge one change: see [`ApplyOutcome`].
     pub fn apply(&mut self, change: Change) -> ApplyOutcome {
         let id = change.id();
@@ -1289,6 +1338,48 @@ mod tests {
             .winner()
             .value
             .clone()
+    }
+
+    #[test]
+    fn a_replica_rebuilt_from_its_records_states_is_the_same() {
+        let mut replica = Replica::new();
+        for change in new_person() {
+            replica.apply(change);
+        }
+        replica.apply(name("李娜", 5, 1, 1));
+        replica.apply(name("张伟", 5, 2, 1));
+        let states: Vec<RecordState> = replica.records().cloned().collect();
+        let json = serde_json::to_string(&states).unwrap();
+        let back: Vec<RecordState> = serde_json::from_str(&json).unwrap();
+        let rebuilt = Replica::from_records(back);
+        assert_eq!(rebuilt, replica);
+        assert!(!rebuilt.conflicts().is_empty());
+        assert_eq!(rebuilt.conflicts(), replica.conflicts());
+        // A change it holds is still known as held.
+        assert_eq!(rebuilt.last_seq(device(2)), 1);
+    }
+
+    #[test]
+    fn every_record_leads_to_its_village() {
+        for kind in RecordKind::ALL {
+            assert_eq!(RecordKind::from_name(kind.name()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.name()));
+            let mut at = kind;
+            for _ in 0..RecordKind::ALL.len() {
+                match at.parent() {
+                    Some((field, parent)) => {
+                        assert!(kind_has_field(at, field), "{at:?}.{field}");
+                        at = parent;
+                    }
+                    None => break,
+                }
+            }
+            assert_eq!(at, RecordKind::Village, "{kind:?}");
+        }
+    }
+
+    fn kind_has_field(kind: RecordKind, field: &str) -> bool {
+        kind.fields().iter().any(|f| f == field)
     }
 
     #[test]

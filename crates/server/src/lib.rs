@@ -1,27 +1,127 @@
-//! fieldbook-server: the township's server. Today it serves the built PWA;
-//! the sync API, users and storage arrive with the server issue.
+//! fieldbook-server: the township's server. It serves the built PWA and the
+//! sync API (`/api/v1`, see `docs/API.md`) on one port, with its data in
+//! SQLite (the default) or PostgreSQL.
 //!
 //! [`app`] builds the whole router; `main` and the integration tests both use
 //! it, so what is tested is what runs.
 
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod json;
 pub mod static_files;
+pub mod sync;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
 use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use db::Db;
+
+/// The largest request body the API takes: a full push of
+/// [`sync::MAX_PUSH_CHANGES`] changes fits with room to spare.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// How long a request may take before the server gives up on it.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a session lasts: 30 days, so a worker in the field is not
+/// signed out between syncs.
+pub const SESSION_TTL_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+
+/// The server's clock, milliseconds since the Unix epoch. Tests set their
+/// own to move time.
+pub type ClockFn = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> ClockFn {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    })
+}
+
 /// What the router needs to know.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppConfig {
     /// The folder of the built app (`cargo xtask build` writes `dist/`).
     pub dist: PathBuf,
+    /// The database.
+    pub db: Db,
+    /// The clock.
+    pub clock: ClockFn,
+    /// How long a session lasts.
+    pub session_ttl_ms: u64,
 }
 
-/// The server's router: the PWA with its caching rules, compressed.
+impl AppConfig {
+    /// The usual configuration: the system clock, 30-day sessions.
+    pub fn new(dist: PathBuf, db: Db) -> AppConfig {
+        AppConfig {
+            dist,
+            db,
+            clock: system_clock(),
+            session_ttl_ms: SESSION_TTL_MS,
+        }
+    }
+}
+
+/// What every API handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Failed logins, per address and per username.
+    pub limiter: Arc<auth::LoginLimiter>,
+    /// How long a session lasts.
+    pub session_ttl_ms: u64,
+    /// One push (or settle) at a time in this process; the database's
+    /// cursor lock orders them across processes.
+    pub push_lock: Arc<tokio::sync::Mutex<()>>,
+    clock: ClockFn,
+}
+
+impl AppState {
+    /// Now, on the server's clock.
+    pub fn now_ms(&self) -> u64 {
+        (self.clock)()
+    }
+}
+
+/// The server's router: the API under `/api/v1` and the PWA with its caching
+/// rules, compressed, logged, with body limits and a timeout.
 pub fn app(config: &AppConfig) -> Router {
-    static_files::router(&config.dist)
+    let state = AppState {
+        db: config.db.clone(),
+        limiter: Arc::default(),
+        session_ttl_ms: config.session_ttl_ms,
+        push_lock: Arc::default(),
+        clock: config.clock.clone(),
+    };
+    let api = api::routes()
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Answers carry tokens and people's records: never cached.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .with_state(state);
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(static_files::router(&config.dist))
         .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
         .layer(TraceLayer::new_for_http())
 }

@@ -1,18 +1,42 @@
-//! The `fieldbook-server` binary: parses the command line and serves [`app`].
+//! The `fieldbook-server` binary: serves [`app`], or runs an admin command
+//! on the same database.
 
+use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use clap::Parser;
-use fieldbook_server::{AppConfig, app};
+use clap::{Args, Parser, Subcommand};
+use fieldbook_server::auth::Role;
+use fieldbook_server::{AppConfig, Db, admin, app, db::sqlite_url, system_clock};
 use tracing_subscriber::EnvFilter;
 
-/// Fieldbook's township server: serves the app to phones (and, soon, syncs
-/// their records).
+/// Fieldbook's township server: serves the app to phones and syncs their
+/// records. With no command, it serves.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(flatten)]
+    serve: ServeArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArgs {
+    /// A PostgreSQL database (postgres://user:password@host/db) instead of
+    /// the embedded SQLite file.
+    #[arg(long, global = true, env = "FIELDBOOK_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Where the SQLite file lives (data/fieldbook.db).
+    #[arg(long, global = true, default_value = "data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
     /// Address to listen on. Use 0.0.0.0 so phones on the same Wi-Fi can
     /// reach this computer.
     #[arg(long, default_value = "127.0.0.1")]
@@ -23,6 +47,77 @@ struct Cli {
     /// Folder of the built app, as written by `cargo xtask build`.
     #[arg(long, default_value = "dist")]
     dist: PathBuf,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// On first start, create a demo village with the synthetic data and a
+    /// demo worker login, and print the login.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Villages.
+    #[command(subcommand)]
+    Village(VillageCommand),
+    /// Users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print every village's records, the users (without passwords) and the
+    /// change log as JSON.
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VillageCommand {
+    /// Add a village; prints its id.
+    Add {
+        /// The village's name.
+        #[arg(long)]
+        name: String,
+        /// Its township.
+        #[arg(long)]
+        township: String,
+    },
+    /// List the villages.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user. The password is read from standard input (one line) or,
+    /// at a terminal, asked for twice; never given as an argument.
+    Add {
+        /// The login name.
+        username: String,
+        /// worker, officer or admin.
+        #[arg(long)]
+        role: String,
+        /// A worker's village (id or name); repeat for several.
+        #[arg(long = "village")]
+        villages: Vec<String>,
+        /// An officer's township.
+        #[arg(long)]
+        township: Option<String>,
+    },
+    /// Set a new password (read like `user add`'s); ends every session.
+    ResetPassword {
+        /// The login name.
+        username: String,
+    },
+    /// Stop a user from signing in; ends every session.
+    Disable {
+        /// The login name.
+        username: String,
+    },
 }
 
 #[tokio::main]
@@ -31,24 +126,149 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let url = match &cli.database.database_url {
+        Some(url) => url.clone(),
+        None => sqlite_url(&cli.database.data_dir.join("fieldbook.db")),
+    };
+    let db = Db::connect(&url).await?;
+    let now = || (system_clock())();
+    match cli.command {
+        None => serve(cli.serve, db).await,
+        Some(Command::Village(VillageCommand::Add { name, township })) => {
+            let id = admin::add_village(&db, &name, &township, now()).await?;
+            println!("{id}");
+            Ok(())
+        }
+        Some(Command::Village(VillageCommand::List)) => {
+            for v in admin::list_villages(&db).await? {
+                println!("{}\t{}\t{}", v.id, v.name, v.township);
+            }
+            Ok(())
+        }
+        Some(Command::User(UserCommand::Add {
+            username,
+            role,
+            villages,
+            township,
+        })) => {
+            let role = Role::from_name(&role)
+                .with_context(|| format!("--role {role}: use worker, officer or admin"))?;
+            let password = read_password()?;
+            admin::add_user(
+                &db,
+                &username,
+                &password,
+                role,
+                township.as_deref(),
+                &villages,
+                now(),
+            )
+            .await?;
+            println!("added {username} ({})", role.name());
+            Ok(())
+        }
+        Some(Command::User(UserCommand::ResetPassword { username })) => {
+            let password = read_password()?;
+            admin::reset_password(&db, &username, &password).await?;
+            println!("new password set for {username}; their sessions have ended");
+            Ok(())
+        }
+        Some(Command::User(UserCommand::Disable { username })) => {
+            admin::disable_user(&db, &username).await?;
+            println!("{username} can no longer sign in");
+            Ok(())
+        }
+        Some(Command::Export { out }) => {
+            let export = admin::export(&db, now()).await?;
+            let text = serde_json::to_string_pretty(&export)?;
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => println!("{text}"),
+            }
+            Ok(())
+        }
+    }
+}
 
-    if !cli.dist.join("index.html").is_file() {
+/// A password from standard input (its first line) or, at a terminal, asked
+/// for twice.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            bail!("the two passwords differ");
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
+    if !args.dist.join("index.html").is_file() {
         bail!(
             "no built app in {}: run `cargo xtask build` first (or pass --dist)",
-            cli.dist.display()
+            args.dist.display()
         );
     }
-    let addr: SocketAddr = format!("{}:{}", cli.host, cli.port)
+    if args.demo {
+        let today = chrono::Utc::now().date_naive();
+        if let Some(login) = admin::seed_demo(&db, today, (system_clock())()).await? {
+            println!(
+                "Demo village {} is ready ({} households).",
+                login.village, login.households
+            );
+        }
+        println!(
+            "Demo login: {} / {}",
+            admin::DEMO_USERNAME,
+            admin::DEMO_PASSWORD
+        );
+    }
+    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
-        .with_context(|| format!("--host {} is not an IP address", cli.host))?;
+        .with_context(|| format!("--host {} is not an IP address", args.host))?;
+    let router =
+        app(&AppConfig::new(args.dist, db)).into_make_service_with_connect_info::<SocketAddr>();
+
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot read the certificate {} or its key {}",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+        let handle = axum_server::Handle::new();
+        let stopper = handle.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        });
+        let server = axum_server::bind_rustls(addr, config).handle(handle.clone());
+        let serving = tokio::spawn(server.serve(router));
+        let bound = handle
+            .listening()
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        println!("Fieldbook is running on https://{bound}/");
+        serving.await?.context("server stopped with an error")?;
+        return Ok(());
+    }
+
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
-    let router = app(&AppConfig { dist: cli.dist });
-
     println!("Fieldbook is running on http://{bound}/");
     if bound.ip().is_unspecified() {
         println!(

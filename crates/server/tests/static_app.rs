@@ -5,7 +5,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use axum::body::Body;
-use fieldbook_server::{AppConfig, app};
+use fieldbook_server::db::sqlite_url;
+use fieldbook_server::{AppConfig, Db, app};
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -68,9 +69,12 @@ async fn get(dist: &Path, path: &str, accept_encoding: Option<&str>) -> http::Re
     if let Some(encoding) = accept_encoding {
         request = request.header(header::ACCEPT_ENCODING, encoding);
     }
-    let router = app(&AppConfig {
-        dist: dist.to_path_buf(),
-    });
+    // The static files need no database, but the router always has one.
+    let data = tempfile::tempdir().unwrap();
+    let db = Db::connect(&sqlite_url(&data.path().join("fieldbook.db")))
+        .await
+        .unwrap();
+    let router = app(&AppConfig::new(dist.to_path_buf(), db));
     router
         .oneshot(request.body(Body::empty()).unwrap())
         .await

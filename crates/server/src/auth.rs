@@ -1,0 +1,281 @@
+//! Who is asking: passwords (Argon2id), session tokens (random, kept only as
+//! their SHA-256, revocable, expiring), roles and the villages each user may
+//! reach, and the login rate limit.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::error::ApiError;
+use crate::{AppState, db::Db};
+
+/// What a user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A village worker: reads and writes her villages' records.
+    Worker,
+    /// A township officer: reads the township's villages, settles conflicts.
+    Officer,
+    /// An administrator: users and villages; reads everything.
+    Admin,
+}
+
+impl Role {
+    /// The role's name as stored and sent.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Worker => "worker",
+            Role::Officer => "officer",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role named `name`.
+    pub fn from_name(name: &str) -> Option<Role> {
+        [Role::Worker, Role::Officer, Role::Admin]
+            .into_iter()
+            .find(|r| r.name() == name)
+    }
+}
+
+/// A signed-in user, as every handler sees them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// The user's id.
+    pub id: String,
+    /// The login name.
+    pub username: String,
+    /// What they may do.
+    pub role: Role,
+    /// An officer's township.
+    pub township: Option<String>,
+    /// The villages they may read (and, for a worker, write).
+    pub villages: Vec<String>,
+}
+
+impl User {
+    /// Whether the user may read village `village`'s records.
+    pub fn can_read(&self, village: &str) -> bool {
+        self.villages.iter().any(|v| v == village)
+    }
+
+    /// Whether the user may write village `village`'s records: only a
+    /// worker, only hers.
+    pub fn can_write(&self, village: &str) -> bool {
+        self.role == Role::Worker && self.can_read(village)
+    }
+}
+
+/// Hashes a password with Argon2id (the crate's defaults: 19 MiB, 2 passes)
+/// and a random salt, in PHC string form.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
+}
+
+/// Whether `password` matches the stored PHC `hash`.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A hash to verify against when the user does not exist, so that a wrong
+/// username takes as long as a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not a password").unwrap_or_default())
+}
+
+/// A new session token: 32 random bytes, base64url.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// How a token is stored: its SHA-256 in hex.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The password rules: 8 to 256 characters.
+pub fn check_new_password(password: &str) -> Result<(), &'static str> {
+    let n = password.chars().count();
+    if n < 8 {
+        Err("the password must have at least 8 characters")
+    } else if n > 256 {
+        Err("the password must have at most 256 characters")
+    } else {
+        Ok(())
+    }
+}
+
+/// Loads user `id` with their villages; `None` if unknown or disabled.
+pub async fn load_user(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
+    let Some(row) =
+        sqlx::query("SELECT id, username, role, township, disabled FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?
+    else {
+        return Ok(None);
+    };
+    if row.get::<i64, _>("disabled") != 0 {
+        return Ok(None);
+    }
+    let role = Role::from_name(&row.get::<String, _>("role")).unwrap_or(Role::Worker);
+    let township: Option<String> = row.get("township");
+    let villages: Vec<String> = match role {
+        Role::Worker => sqlx::query(
+            "SELECT village_id FROM user_villages WHERE user_id = $1 ORDER BY village_id",
+        )
+        .bind(id)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect(),
+        Role::Officer => sqlx::query("SELECT id FROM villages WHERE township = $1 ORDER BY id")
+            .bind(township.clone().unwrap_or_default())
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+        Role::Admin => sqlx::query("SELECT id FROM villages ORDER BY id")
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+    };
+    Ok(Some(User {
+        id: row.get("id"),
+        username: row.get("username"),
+        role,
+        township,
+        villages,
+    }))
+}
+
+/// The signed-in user of a request (`Authorization: Bearer <token>`), with
+/// the token's hash for logout. Rejects with 401 when the token is missing,
+/// unknown (forged), revoked or expired, or its user is disabled.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Who.
+    pub user: User,
+    /// The stored hash of the token used.
+    pub token_hash: String,
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthorized(
+                "sign in first: no session token was sent",
+            ))?;
+        let hash = token_hash(token);
+        let row =
+            sqlx::query("SELECT user_id, expires_ms, revoked FROM sessions WHERE token_hash = $1")
+                .bind(&hash)
+                .fetch_optional(&state.db.pool)
+                .await?
+                .ok_or(ApiError::Unauthorized(
+                    "the session is not known: sign in again",
+                ))?;
+        if row.get::<i64, _>("revoked") != 0 {
+            return Err(ApiError::Unauthorized(
+                "the session was ended: sign in again",
+            ));
+        }
+        if row.get::<i64, _>("expires_ms") <= state.now_ms() as i64 {
+            return Err(ApiError::Unauthorized(
+                "the session has expired: sign in again",
+            ));
+        }
+        let user_id: String = row.get("user_id");
+        let user = load_user(&state.db, &user_id)
+            .await?
+            .ok_or(ApiError::Unauthorized("the account is disabled"))?;
+        Ok(Session {
+            user,
+            token_hash: hash,
+        })
+    }
+}
+
+/// Login attempts per key (an address or a username) in a sliding window.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, Vec<u64>>>,
+}
+
+/// How long failed logins are remembered.
+pub const LOGIN_WINDOW_MS: u64 = 15 * 60 * 1000;
+/// Failed logins allowed per username within the window.
+pub const MAX_FAILURES_PER_USER: usize = 5;
+/// Failed logins allowed per address within the window.
+pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
+
+impl LoginLimiter {
+    /// `Err(seconds to wait)` when `key` has used up `max` failures.
+    pub fn check(&self, key: &str, max: usize, now_ms: u64) -> Result<(), u64> {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(times) = map.get_mut(key) else {
+            return Ok(());
+        };
+        times.retain(|t| now_ms.saturating_sub(*t) < LOGIN_WINDOW_MS);
+        if times.len() >= max {
+            let oldest = times.first().copied().unwrap_or(now_ms);
+            let wait_ms = LOGIN_WINDOW_MS.saturating_sub(now_ms.saturating_sub(oldest));
+            return Err(wait_ms.div_ceil(1000).max(1));
+        }
+        Ok(())
+    }
+
+    /// Notes a failed login for `key`.
+    pub fn fail(&self, key: &str, now_ms: u64) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        // Keep the map bounded: forget stale keys now and then.
+        if map.len() > 10_000 {
+            map.retain(|_, times| {
+                times
+                    .iter()
+                    .any(|t| now_ms.saturating_sub(*t) < LOGIN_WINDOW_MS)
+            });
+        }
+        map.entry(key.to_string()).or_default().push(now_ms);
+    }
+
+    /// Forgets `key`'s failures (after a good login).
+    pub fn clear(&self, key: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(key);
+    }
+}

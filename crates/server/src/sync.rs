@@ -1,0 +1,521 @@
+//! Push and pull: the server's half of the sync protocol, merging with the
+//! core's [`Replica`] so that the server and the phones decide alike.
+//!
+//! # Push
+//! One transaction. Its first statement bumps the `cursor` counter, which
+//! takes that row's lock (PostgreSQL) or the write lock (SQLite): pushes are
+//! applied one after another and commit in cursor order, so a pull that
+//! reads up to the committed counter never skips a change committed late.
+//! A change already held (same device and number, same content) is
+//! accepted again and applied nothing; with other content it is rejected.
+//! A change to a record outside the user's villages fails the whole push
+//! with 403 and changes nothing.
+//!
+//! # Pull
+//! The changes of the user's villages after the cursor, up to the
+//! committed head read first, in cursor order, one page at a time.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use fieldbook_core::Id;
+use fieldbook_core::sync::{
+    ApplyOutcome, Change, PullRequest, PullResponse, PushRequest, PushResponse, RecordKind,
+    RecordRef, RecordState, Rejection, Replica, ServerChange,
+};
+use serde_json::Value;
+use sqlx::{Any, Row, Transaction};
+
+use crate::auth::User;
+use crate::db::Db;
+use crate::error::ApiError;
+
+/// The most changes one push may carry.
+pub const MAX_PUSH_CHANGES: usize = 5_000;
+/// The most changes one pull page holds.
+pub const MAX_PULL_LIMIT: u32 = 5_000;
+
+/// Applies a push for `user`; answers after commit.
+pub async fn push(
+    db: &Db,
+    user: &User,
+    request: PushRequest,
+    now_ms: u64,
+) -> Result<PushResponse, ApiError> {
+    if request.changes.len() > MAX_PUSH_CHANGES {
+        return Err(ApiError::field(
+            "changes",
+            format!("at most {MAX_PUSH_CHANGES} changes per push; send the rest in another"),
+        ));
+    }
+    let mut rejected = request.check();
+    let refused: BTreeSet<u64> = rejected.iter().map(|r| r.seq).collect();
+    let device = request.device.0.to_string();
+
+    let mut tx = db.pool.begin().await?;
+    let head: i64 =
+        sqlx::query("UPDATE counters SET value = value + 0 WHERE name = 'cursor' RETURNING value")
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+    let mut cursor = head as u64;
+
+    // What the server already holds of this device's numbers.
+    let held = held_changes(&mut tx, &device, &request.changes).await?;
+
+    // Each change once (a request may repeat one), in order.
+    let mut fresh: Vec<Change> = Vec::new();
+    let mut accepted: Vec<u64> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for change in &request.changes {
+        if refused.contains(&change.seq) || !seen.insert(change.seq) {
+            continue;
+        }
+        match held.get(&change.seq) {
+            Some(body) if body_matches(body, change) => accepted.push(change.seq),
+            Some(_) => rejected.push(Rejection {
+                seq: change.seq,
+                reason: "the server holds another change under this number".into(),
+            }),
+            None => fresh.push(change.clone()),
+        }
+    }
+
+    // The records touched, with their village, loaded once.
+    let mut records = Records::load(&mut tx, fresh.iter().map(|c| c.record)).await?;
+    for change in &fresh {
+        let village = records.village_for(&mut tx, change, &fresh).await?;
+        match village {
+            Some(village) if user.can_write(&village) => {}
+            Some(_) => {
+                return Err(ApiError::Forbidden(format!(
+                    "{} {} belongs to a village you cannot write",
+                    change.record.kind.name(),
+                    change.record.id
+                )));
+            }
+            None => {
+                rejected.push(Rejection {
+                    seq: change.seq,
+                    reason: format!(
+                        "the {} {} is not known here, nor is the record it belongs to: \
+                         send its {} first",
+                        change.record.kind.name(),
+                        change.record.id,
+                        change
+                            .record
+                            .kind
+                            .parent()
+                            .map_or("village", |(field, _)| field)
+                    ),
+                });
+                continue;
+            }
+        }
+        if let Some((field, _)) = change.record.kind.parent()
+            && change.field == field
+            && let Some(current) = records.village_of(&change.record)
+        {
+            let moved_to = records.parent_village(&mut tx, change).await?;
+            if moved_to.as_deref() != Some(current.as_str()) {
+                rejected.push(Rejection {
+                    seq: change.seq,
+                    reason: "a record cannot move to another village".into(),
+                });
+                continue;
+            }
+        }
+
+        cursor += 1;
+        let logged = ServerChange::intake(cursor, change.clone(), now_ms);
+        match records.replica.apply(logged.change.clone()) {
+            ApplyOutcome::Refused { reason } => {
+                cursor -= 1;
+                rejected.push(Rejection {
+                    seq: change.seq,
+                    reason,
+                });
+                continue;
+            }
+            _ => {
+                let village = records
+                    .village_of(&change.record)
+                    .unwrap_or_default()
+                    .to_string();
+                records.touched.insert(change.record);
+                insert_change(&mut tx, &logged, &village, &user.id, now_ms).await?;
+                accepted.push(change.seq);
+            }
+        }
+    }
+    records.store(&mut tx).await?;
+    sqlx::query("UPDATE counters SET value = $1 WHERE name = 'cursor'")
+        .bind(cursor as i64)
+        .execute(&mut *tx)
+        .await?;
+    for village in &user.villages {
+        sqlx::query("UPDATE villages SET last_sync_ms = $1 WHERE id = $2")
+            .bind(now_ms as i64)
+            .bind(village)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+
+    accepted.sort_unstable();
+    rejected.sort_by_key(|r| r.seq);
+    Ok(PushResponse {
+        accepted,
+        rejected,
+        server_time_ms: now_ms,
+    })
+}
+
+/// The bodies the server holds under `device`'s numbers among `changes`.
+async fn held_changes(
+    tx: &mut Transaction<'_, Any>,
+    device: &str,
+    changes: &[Change],
+) -> Result<HashMap<u64, String>, ApiError> {
+    let (Some(low), Some(high)) = (
+        changes.iter().map(|c| c.seq).min(),
+        changes.iter().map(|c| c.seq).max(),
+    ) else {
+        return Ok(HashMap::new());
+    };
+    let rows =
+        sqlx::query("SELECT seq, body FROM changes WHERE device = $1 AND seq >= $2 AND seq <= $3")
+            .bind(device)
+            .bind(low as i64)
+            .bind(high as i64)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<i64, _>("seq") as u64, r.get::<String, _>("body")))
+        .collect())
+}
+
+/// Whether a held body is `change` (its stamp may have been clamped at
+/// intake, so compare all but the stamp).
+fn body_matches(body: &str, change: &Change) -> bool {
+    serde_json::from_str::<Change>(body).is_ok_and(|held| {
+        held.record == change.record
+            && held.field == change.field
+            && held.value == change.value
+            && held.supersedes == change.supersedes
+            && held.ts <= change.ts
+    })
+}
+
+async fn insert_change(
+    tx: &mut Transaction<'_, Any>,
+    logged: &ServerChange,
+    village: &str,
+    user: &str,
+    now_ms: u64,
+) -> Result<(), ApiError> {
+    let change = &logged.change;
+    sqlx::query(
+        "INSERT INTO changes (cursor, device, seq, village_id, record_kind, record_id, body, \
+         clamped, received_ms, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(logged.cursor as i64)
+    .bind(change.device.0.to_string())
+    .bind(change.seq as i64)
+    .bind(village)
+    .bind(change.record.kind.name())
+    .bind(change.record.id.to_string())
+    .bind(serde_json::to_string(change)?)
+    .bind(i64::from(logged.clamped))
+    .bind(now_ms as i64)
+    .bind(user)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The records a push touches: their merge states in a [`Replica`] and the
+/// village each belongs to.
+pub struct Records {
+    /// The merge state of every loaded record.
+    pub replica: Replica,
+    villages: HashMap<RecordRef, String>,
+    /// Records known to be absent from the database.
+    missing: BTreeSet<RecordRef>,
+    /// Records changed in this push, to be written back.
+    pub touched: BTreeSet<RecordRef>,
+}
+
+impl Records {
+    /// Loads the states of `wanted` that the database holds.
+    pub async fn load(
+        tx: &mut Transaction<'_, Any>,
+        wanted: impl Iterator<Item = RecordRef>,
+    ) -> Result<Records, ApiError> {
+        let wanted: BTreeSet<RecordRef> = wanted.collect();
+        let mut states = Vec::new();
+        let mut villages = HashMap::new();
+        let mut missing = BTreeSet::new();
+        for record in wanted {
+            match load_state(tx, &record).await? {
+                Some((village, state)) => {
+                    villages.insert(record, village);
+                    states.push(state);
+                }
+                None => {
+                    missing.insert(record);
+                }
+            }
+        }
+        Ok(Records {
+            replica: Replica::from_records(states),
+            villages,
+            missing,
+            touched: BTreeSet::new(),
+        })
+    }
+
+    /// The village of a loaded (or newly placed) record.
+    pub fn village_of(&self, record: &RecordRef) -> Option<String> {
+        self.villages.get(record).cloned()
+    }
+
+    /// The village `change`'s record belongs to: its stored village, or for
+    /// a record new to the server, its parent's (named by a change of the
+    /// same push). Remembers what it found.
+    async fn village_for(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        change: &Change,
+        batch: &[Change],
+    ) -> Result<Option<String>, ApiError> {
+        if let Some(village) = self.villages.get(&change.record) {
+            return Ok(Some(village.clone()));
+        }
+        let found = match change.record.kind.parent() {
+            None => village_exists(tx, &change.record.id.to_string()).await?,
+            Some((field, _)) => {
+                // The parent is named by this record's own parent field, in
+                // this push (the record is new).
+                let parent_change = batch
+                    .iter()
+                    .find(|c| c.record == change.record && c.field == field);
+                match parent_change {
+                    Some(parent_change) => self.parent_village(tx, parent_change).await?,
+                    None => None,
+                }
+            }
+        };
+        if let Some(village) = &found {
+            self.villages.insert(change.record, village.clone());
+        }
+        Ok(found)
+    }
+
+    /// The village of the record a parent-field `change` points at.
+    async fn parent_village(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        change: &Change,
+    ) -> Result<Option<String>, ApiError> {
+        let Some((_, parent_kind)) = change.record.kind.parent() else {
+            return Ok(None);
+        };
+        let Some(parent_id) = change.value.as_str().and_then(|s| Id::parse_str(s).ok()) else {
+            return Ok(None);
+        };
+        let mut at = RecordRef {
+            kind: parent_kind,
+            id: parent_id,
+        };
+        // Up the ties (at most a tick → plan → village, a visit → household
+        // → village): a village is its own.
+        for _ in 0..RecordKind::ALL.len() {
+            if at.kind == RecordKind::Village {
+                return village_exists(tx, &at.id.to_string()).await;
+            }
+            if let Some(village) = self.villages.get(&at) {
+                return Ok(Some(village.clone()));
+            }
+            if !self.missing.contains(&at)
+                && let Some((village, _)) = load_state(tx, &at).await?
+            {
+                self.villages.insert(at, village.clone());
+                return Ok(Some(village));
+            }
+            // A parent new in this push: follow its own tie, if known here.
+            let Some(state) = self.replica.record(&at) else {
+                return Ok(None);
+            };
+            let Some((field, kind)) = at.kind.parent() else {
+                return Ok(None);
+            };
+            let Some(next) = state.field(field).and_then(|f| {
+                f.winner()
+                    .value
+                    .as_str()
+                    .and_then(|s| Id::parse_str(s).ok())
+            }) else {
+                return Ok(None);
+            };
+            at = RecordRef { kind, id: next };
+        }
+        Ok(None)
+    }
+
+    /// Writes back every touched record's state and built body.
+    pub async fn store(&self, tx: &mut Transaction<'_, Any>) -> Result<(), ApiError> {
+        for record in &self.touched {
+            let Some(state) = self.replica.record(record) else {
+                continue;
+            };
+            let village = self.villages.get(record).cloned().unwrap_or_default();
+            store_state(tx, state, &village).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes one record's state, body and conflict count.
+pub async fn store_state(
+    tx: &mut Transaction<'_, Any>,
+    state: &RecordState,
+    village: &str,
+) -> Result<(), ApiError> {
+    let record = state.record();
+    sqlx::query(
+        "INSERT INTO records (kind, id, village_id, state, body, conflicts) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (kind, id) DO UPDATE SET state = excluded.state, body = excluded.body, \
+         conflicts = excluded.conflicts",
+    )
+    .bind(record.kind.name())
+    .bind(record.id.to_string())
+    .bind(village)
+    .bind(serde_json::to_string(state)?)
+    .bind(serde_json::to_string(&Value::Object(state.to_json()))?)
+    .bind(state.conflicts().count() as i64)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One record's village and merge state, if the database has it.
+pub async fn load_state(
+    tx: &mut Transaction<'_, Any>,
+    record: &RecordRef,
+) -> Result<Option<(String, RecordState)>, ApiError> {
+    let row = sqlx::query("SELECT village_id, state FROM records WHERE kind = $1 AND id = $2")
+        .bind(record.kind.name())
+        .bind(record.id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let state: RecordState = serde_json::from_str(&row.get::<String, _>("state"))?;
+            Ok(Some((row.get("village_id"), state)))
+        }
+    }
+}
+
+async fn village_exists(
+    tx: &mut Transaction<'_, Any>,
+    id: &str,
+) -> Result<Option<String>, ApiError> {
+    Ok(sqlx::query("SELECT id FROM villages WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// A page of changes for `user` after the request's cursor.
+pub async fn pull(
+    db: &Db,
+    user: &User,
+    request: &PullRequest,
+    now_ms: u64,
+) -> Result<PullResponse, ApiError> {
+    if request.limit == 0 || request.limit > MAX_PULL_LIMIT {
+        return Err(ApiError::field(
+            "limit",
+            format!("the page size must be 1 to {MAX_PULL_LIMIT}"),
+        ));
+    }
+    let head: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'cursor'")
+        .fetch_one(&db.pool)
+        .await?
+        .get(0);
+    let head = head as u64;
+    if request.cursor > head {
+        return Err(ApiError::field(
+            "cursor",
+            "the cursor is ahead of this server: it comes from another server or was altered; \
+             start again from 0",
+        ));
+    }
+    let mut changes = Vec::new();
+    if !user.villages.is_empty() {
+        // The villages as bound parameters: $4, $5, …
+        let list = (0..user.villages.len())
+            .map(|i| format!("${}", i + 4))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT cursor, body, clamped FROM changes WHERE cursor > $1 AND cursor <= $2 \
+             AND village_id IN ({list}) ORDER BY cursor LIMIT $3"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(request.cursor as i64)
+            .bind(head as i64)
+            .bind(i64::from(request.limit) + 1);
+        for village in &user.villages {
+            query = query.bind(village);
+        }
+        for row in query.fetch_all(&db.pool).await? {
+            changes.push(ServerChange {
+                cursor: row.get::<i64, _>("cursor") as u64,
+                change: serde_json::from_str(&row.get::<String, _>("body"))?,
+                clamped: row.get::<i64, _>("clamped") != 0,
+            });
+        }
+    }
+    let more = changes.len() > request.limit as usize;
+    changes.truncate(request.limit as usize);
+    let next_cursor = if more {
+        changes.last().map_or(request.cursor, |c| c.cursor)
+    } else {
+        head
+    };
+    for village in &user.villages {
+        sqlx::query("UPDATE villages SET last_sync_ms = $1 WHERE id = $2")
+            .bind(now_ms as i64)
+            .bind(village)
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(PullResponse {
+        changes,
+        next_cursor,
+        more,
+        server_time_ms: now_ms,
+    })
+}
+
+/// Every record of `village` built from its stored merge state.
+pub async fn village_records(
+    db: &Db,
+    village: &str,
+) -> Result<BTreeMap<RecordRef, RecordState>, ApiError> {
+    let rows = sqlx::query("SELECT state FROM records WHERE village_id = $1")
+        .bind(village)
+        .fetch_all(&db.pool)
+        .await?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let state: RecordState = serde_json::from_str(&row.get::<String, _>("state"))?;
+        out.insert(state.record(), state);
+    }
+    Ok(out)
+}
