@@ -8,6 +8,7 @@ use std::process::Command;
 use anyhow::Result;
 
 use crate::dist;
+use crate::postgres::TestPostgres;
 use crate::process::{run, run_capturing};
 use crate::tools::{self, CHROMEDRIVER, npm_bin};
 
@@ -139,6 +140,16 @@ pub fn run_all(root: &Path) -> Result<Summary> {
         libtest_counts(&output),
     );
 
+    match postgres_suite(root) {
+        Ok((ok, counts)) => {
+            summary.add_counts("server on PostgreSQL (cargo test --ignored)", ok, counts)
+        }
+        Err(error) => {
+            eprintln!("xtask: the PostgreSQL tests could not run: {error:#}");
+            summary.add_counts("server on PostgreSQL (cargo test --ignored)", false, None);
+        }
+    }
+
     let (ok, output) = run_capturing(
         Command::new("cargo")
             .args([
@@ -173,6 +184,25 @@ pub fn run_all(root: &Path) -> Result<Summary> {
         }
     }
     Ok(summary)
+}
+
+/// The server's tests that need PostgreSQL (ignored in a plain `cargo
+/// test`), against a throwaway server started here from Debian's package.
+fn postgres_suite(root: &Path) -> Result<(bool, Option<(u64, u64)>)> {
+    let server = TestPostgres::start(&root.join("target/postgres"))?;
+    let (ok, output) = run_capturing(
+        Command::new("cargo")
+            .args([
+                "test",
+                "--package",
+                "fieldbook-server",
+                "--tests",
+                "--",
+                "--ignored",
+            ])
+            .env("FIELDBOOK_TEST_POSTGRES_URL", server.url()),
+    )?;
+    Ok((ok, libtest_counts(&output)))
 }
 
 /// Builds what `cargo xtask run` serves, plus a second version of it for the

@@ -146,10 +146,11 @@ pub fn build_server(root: &Path) -> Result<PathBuf> {
     Ok(root.join("target/release/fieldbook-server"))
 }
 
-/// Starts the server on the built app and waits for it to stop.
+/// Starts the server on the built app with its data in `data/` (the demo
+/// village and login made on first start) and waits for it to stop.
 pub fn run_server(server: &Path, dist: &Path, args: &[String]) -> Result<()> {
     let mut command = Command::new(server);
-    command.arg("--dist").arg(dist).args(args);
+    command.arg("--dist").arg(dist).arg("--demo").args(args);
     run(&mut command)
 }
 
