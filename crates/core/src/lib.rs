@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod backup;
 pub mod data;
 pub mod generate;

@@ -1,6 +1,7 @@
 //! `/api/v1`: the JSON API the phones and the township page speak. Every
 //! route but login checks the session; every record is checked against the
-//! user's villages. See `docs/API.md` for the whole contract.
+//! user's villages. The messages are the core's (`fieldbook_core::api`,
+//! `fieldbook_core::sync`); `docs/API.md` is the whole contract.
 
 use std::net::SocketAddr;
 
@@ -9,14 +10,16 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::NaiveDate;
-use fieldbook_core::indicators::{Indicator, indicators};
+use fieldbook_core::api::{
+    ConflictList, IndicatorCount, LoginRequest, LoginResponse, SettleRequest, Summary, UserView,
+    VillageIndicators, VillageSummary, VillageView, WhoAmI, parse_period,
+};
+use fieldbook_core::indicators::indicators;
 use fieldbook_core::period::Period;
 use fieldbook_core::rules::Rules;
-use fieldbook_core::sync::{
-    Conflict, PullRequest, PullResponse, PushRequest, PushResponse, RecordRef, Replica,
-};
-use serde::{Deserialize, Serialize};
+use fieldbook_core::sync::{PullRequest, PullResponse, PushRequest, PushResponse, Replica};
+use fieldbook_core::{Dataset, Id};
+use serde::Deserialize;
 use sqlx::Row;
 
 use crate::AppState;
@@ -39,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/conflicts", get(conflicts))
         .route("/conflicts/settle", post(settle))
         .route("/township/summary", get(summary))
+        .route("/township/indicators", get(village_indicators))
         .fallback(|| async { ApiError::NotFound("no such API route".into()) })
 }
 
@@ -57,53 +61,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
                 .map(|c| c.0.ip()),
         ))
     }
-}
-
-/// `POST /login`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    /// The login name.
-    pub username: String,
-    /// The password.
-    pub password: String,
-}
-
-/// The answer to a good login.
-#[derive(Debug, Serialize)]
-pub struct LoginResponse {
-    /// The session token, for `Authorization: Bearer …`.
-    pub token: String,
-    /// When it expires, ms since the epoch.
-    pub expires_ms: u64,
-    /// Who signed in.
-    pub user: UserView,
-    /// The server's clock.
-    pub server_time_ms: u64,
-}
-
-/// A user as the API shows them.
-#[derive(Debug, Serialize)]
-pub struct UserView {
-    /// Login name.
-    pub username: String,
-    /// Role.
-    pub role: Role,
-    /// An officer's township.
-    pub township: Option<String>,
-    /// Villages they may read.
-    pub villages: Vec<VillageView>,
-}
-
-/// A village as the API shows it.
-#[derive(Debug, Serialize)]
-pub struct VillageView {
-    /// Its id (the village record's id).
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// Its township.
-    pub township: String,
 }
 
 async fn user_view(state: &AppState, user: &User) -> Result<UserView, ApiError> {
@@ -200,15 +157,6 @@ async fn logout(State(state): State<AppState>, session: Session) -> Result<Statu
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /whoami`.
-#[derive(Debug, Serialize)]
-pub struct WhoAmI {
-    /// Who.
-    pub user: UserView,
-    /// The server's clock.
-    pub server_time_ms: u64,
-}
-
 async fn whoami(State(state): State<AppState>, session: Session) -> Result<Json<WhoAmI>, ApiError> {
     Ok(Json(WhoAmI {
         user: user_view(&state, &session.user).await?,
@@ -241,27 +189,18 @@ async fn pull(
     ))
 }
 
-/// `GET /conflicts?village=…`: the open conflicts of the user's villages.
+/// `?village=…`: one of the user's villages (all of them when absent).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConflictQuery {
+pub struct VillageQuery {
     /// Only this village.
     pub village: Option<String>,
-}
-
-/// The open conflicts.
-#[derive(Debug, Serialize)]
-pub struct ConflictList {
-    /// Each losing value with the winner it lost to.
-    pub conflicts: Vec<Conflict>,
-    /// The server's clock.
-    pub server_time_ms: u64,
 }
 
 async fn conflicts(
     State(state): State<AppState>,
     session: Session,
-    Query(query): Query<ConflictQuery>,
+    Query(query): Query<VillageQuery>,
 ) -> Result<Json<ConflictList>, ApiError> {
     let villages = chosen_villages(&session.user, query.village.as_deref())?;
     let mut out = Vec::new();
@@ -294,20 +233,6 @@ fn chosen_villages(user: &User, village: Option<&str>) -> Result<Vec<String>, Ap
     }
 }
 
-/// `POST /conflicts/settle`: an officer (or the village's worker) chooses a
-/// field's value; the server records it as a change of its own that
-/// supersedes every value the field held, so it syncs to the phones.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SettleRequest {
-    /// The record.
-    pub record: RecordRef,
-    /// The field.
-    pub field: String,
-    /// The value chosen.
-    pub value: serde_json::Value,
-}
-
 async fn settle(
     State(state): State<AppState>,
     session: Session,
@@ -337,153 +262,125 @@ async fn settle(
     Ok(Json(response))
 }
 
-/// `GET /township/summary?period=2026-Q3&today=2026-11-29`.
+/// `?period=2026-Q3` (the current year when absent) and, for one
+/// village's detail, `&village=…`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SummaryQuery {
-    /// `2026`, `2026-H1`, `2026-Q3` or `2026-11`; the current year if absent.
+pub struct PeriodQuery {
+    /// `2026`, `2026-H1`, `2026-Q3` or `2026-11`.
     pub period: Option<String>,
+    /// The village, for `/township/indicators`.
+    pub village: Option<String>,
 }
 
-/// One village's line of the township page.
-#[derive(Debug, Serialize)]
-pub struct VillageSummary {
-    /// The village.
-    pub village: VillageView,
-    /// Its indicators for the period, from the core.
-    pub indicators: Vec<Indicator>,
-    /// When a phone of it last synced, ms since the epoch.
-    pub last_sync_ms: Option<i64>,
-    /// Its open conflicts.
-    pub open_conflicts: i64,
-    /// How many households it has.
-    pub households: usize,
-}
-
-/// The township page's data.
-#[derive(Debug, Serialize)]
-pub struct Summary {
-    /// The period, as asked.
-    pub period: String,
-    /// The villages side by side.
-    pub villages: Vec<VillageSummary>,
-    /// The server's clock.
-    pub server_time_ms: u64,
-}
-
-/// Parses `2026`, `2026-H1`, `2026-Q3` or `2026-11`.
-pub fn parse_period(text: &str) -> Option<Period> {
-    let (year, rest) = match text.split_once('-') {
-        Some((y, r)) => (y, Some(r)),
-        None => (text, None),
-    };
-    let year: i32 = year.parse().ok().filter(|y| (1900..=2200).contains(y))?;
-    let day = |month: u32| NaiveDate::from_ymd_opt(year, month, 1);
-    match rest {
-        None => Some(Period::year_of(day(1)?)),
-        Some(r) if r.len() == 2 && r.starts_with('H') => match &r[1..] {
-            "1" => Some(Period::half_year_of(day(1)?)),
-            "2" => Some(Period::half_year_of(day(7)?)),
-            _ => None,
-        },
-        Some(r) if r.len() == 2 && r.starts_with('Q') => {
-            let q: u32 = r[1..].parse().ok().filter(|q| (1..=4).contains(q))?;
-            Some(Period::quarter_of(day(q * 3 - 2)?))
-        }
-        Some(r) if r.len() == 2 => {
-            let m: u32 = r.parse().ok().filter(|m| (1..=12).contains(m))?;
-            Some(Period::month_of(day(m)?))
-        }
-        _ => None,
+/// The officer's (or admin's) view: refuses a worker.
+fn township_reader(session: &Session) -> Result<(), ApiError> {
+    if session.user.role == Role::Worker {
+        return Err(ApiError::Forbidden(
+            "the township pages are for township officers".into(),
+        ));
     }
+    Ok(())
+}
+
+/// Today on the server's clock (UTC) and the asked period.
+fn period_of(now_ms: u64, asked: Option<&str>) -> Result<(chrono::NaiveDate, Period), ApiError> {
+    let today = chrono::DateTime::from_timestamp_millis(now_ms as i64)
+        .map(|t| t.date_naive())
+        .unwrap_or_default();
+    let period = match asked {
+        None => Period::year_of(today),
+        Some(text) => parse_period(text)
+            .ok_or_else(|| ApiError::field("period", "use 2026, 2026-H1, 2026-Q3 or 2026-11"))?,
+    };
+    Ok((today, period))
+}
+
+/// One village's name and records, built from the stored merge states.
+async fn village_data(
+    state: &AppState,
+    id: &str,
+) -> Result<Option<(VillageView, Option<i64>, Dataset)>, ApiError> {
+    let Some(row) =
+        sqlx::query("SELECT id, name, township, last_sync_ms FROM villages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db.pool)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let states = server_sync::village_records(&state.db, id).await?;
+    let data = Replica::from_records(states.into_values())
+        .materialize()
+        .dataset;
+    let view = VillageView {
+        id: row.get("id"),
+        name: row.get("name"),
+        township: row.get("township"),
+    };
+    Ok(Some((view, row.get("last_sync_ms"), data)))
 }
 
 async fn summary(
     State(state): State<AppState>,
     session: Session,
-    Query(query): Query<SummaryQuery>,
+    Query(query): Query<PeriodQuery>,
 ) -> Result<Json<Summary>, ApiError> {
-    if session.user.role == Role::Worker {
-        return Err(ApiError::Forbidden(
-            "the township summary is for township officers".into(),
-        ));
-    }
+    township_reader(&session)?;
     let now = state.now_ms();
-    let today = chrono::DateTime::from_timestamp_millis(now as i64)
-        .map(|t| t.date_naive())
-        .unwrap_or_default();
-    let period_text = query
-        .period
-        .unwrap_or_else(|| today.format("%Y").to_string());
-    let period = parse_period(&period_text)
-        .ok_or_else(|| ApiError::field("period", "use 2026, 2026-H1, 2026-Q3 or 2026-11"))?;
+    let (today, period) = period_of(now, query.period.as_deref())?;
     let rules = Rules::default();
     let mut villages = Vec::new();
-    for id in &session.user.villages {
-        let Some(row) =
-            sqlx::query("SELECT id, name, township, last_sync_ms FROM villages WHERE id = $1")
-                .bind(id)
-                .fetch_one(&state.db.pool)
-                .await
-                .ok()
-        else {
+    for id in chosen_villages(&session.user, query.village.as_deref())? {
+        let Some((village, last_sync_ms, data)) = village_data(&state, &id).await? else {
             continue;
         };
         let open_conflicts: i64 =
             sqlx::query("SELECT COUNT(*) FROM records WHERE village_id = $1 AND conflicts > 0")
-                .bind(id)
+                .bind(&id)
                 .fetch_one(&state.db.pool)
                 .await?
                 .get(0);
-        let states = server_sync::village_records(&state.db, id).await?;
-        let data = Replica::from_records(states.into_values())
-            .materialize()
-            .dataset;
-        let village_id = fieldbook_core::Id::parse_str(id).unwrap_or_default();
-        let list = indicators(&data, village_id, period, today, &rules);
+        let village_id = Id::parse_str(&id).unwrap_or_default();
+        let counts = indicators(&data, village_id, period, today, &rules)
+            .iter()
+            .map(IndicatorCount::from)
+            .collect();
         villages.push(VillageSummary {
-            village: VillageView {
-                id: row.get("id"),
-                name: row.get("name"),
-                township: row.get("township"),
-            },
-            indicators: list,
-            last_sync_ms: row.get("last_sync_ms"),
+            village,
+            indicators: counts,
+            last_sync_ms,
             open_conflicts,
             households: data.households.iter().filter(|h| !h.deleted).count(),
         });
     }
     Ok(Json(Summary {
-        period: period_text,
+        period,
         villages,
         server_time_ms: now,
     }))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn periods_parse_in_four_spellings() {
-        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
-        assert_eq!(parse_period("2026"), Some(Period::year_of(d(2026, 5, 1))));
-        assert_eq!(
-            parse_period("2026-H2"),
-            Some(Period::half_year_of(d(2026, 9, 1)))
-        );
-        assert_eq!(
-            parse_period("2026-Q3"),
-            Some(Period::quarter_of(d(2026, 8, 1)))
-        );
-        assert_eq!(
-            parse_period("2026-11"),
-            Some(Period::month_of(d(2026, 11, 30)))
-        );
-        for bad in [
-            "", "26", "2026-Q5", "2026-13", "2026-H3", "year", "2026-1", "99999",
-        ] {
-            assert_eq!(parse_period(bad), None, "{bad}");
-        }
-    }
+async fn village_indicators(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<PeriodQuery>,
+) -> Result<Json<VillageIndicators>, ApiError> {
+    township_reader(&session)?;
+    let id = query
+        .village
+        .as_deref()
+        .ok_or_else(|| ApiError::field("village", "say which village"))?;
+    let id = chosen_villages(&session.user, Some(id))?.remove(0);
+    let now = state.now_ms();
+    let (today, period) = period_of(now, query.period.as_deref())?;
+    let (village, _, data) = village_data(&state, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such village".into()))?;
+    let village_id = Id::parse_str(&id).unwrap_or_default();
+    Ok(Json(VillageIndicators {
+        village,
+        indicators: indicators(&data, village_id, period, today, &Rules::default()),
+        server_time_ms: now,
+    }))
 }

@@ -11,42 +11,14 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::error::ApiError;
 use crate::{AppState, db::Db};
 
-/// What a user may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// A village worker: reads and writes her villages' records.
-    Worker,
-    /// A township officer: reads the township's villages, settles conflicts.
-    Officer,
-    /// An administrator: users and villages; reads everything.
-    Admin,
-}
-
-impl Role {
-    /// The role's name as stored and sent.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Worker => "worker",
-            Role::Officer => "officer",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// The role named `name`.
-    pub fn from_name(name: &str) -> Option<Role> {
-        [Role::Worker, Role::Officer, Role::Admin]
-            .into_iter()
-            .find(|r| r.name() == name)
-    }
-}
+pub use fieldbook_core::api::Role;
 
 /// A signed-in user, as every handler sees them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -242,6 +242,16 @@ on_both! {
         assert_eq!(wang_line["households"], 1);
         assert_eq!(wang_line["last_sync_ms"], t.now());
         assert!(!wang_line["indicators"].as_array().unwrap().is_empty());
+        assert_eq!(body["period"]["kind"], "quarter");
+        // A tap on a village: its indicators with the people behind them.
+        let path = format!("/api/v1/township/indicators?village={}&period=2026", t.wang_village);
+        let (status, detail) = t.get(&path, Some(&officer)).await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        assert_eq!(detail["village"]["name"], "王庄村");
+        assert!(detail["indicators"][0]["denominator"].is_array());
+        assert_eq!(t.get(&path, Some(&wang)).await.0, StatusCode::FORBIDDEN);
+        let elsewhere = "/api/v1/township/indicators?village=00000000-0000-0000-0000-000000000000";
+        assert_eq!(t.get(elsewhere, Some(&officer)).await.0, StatusCode::FORBIDDEN);
         let (status, body) = t.get("/api/v1/township/summary?period=2026-Q9", Some(&officer)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["field"], "period");
