@@ -29,9 +29,26 @@ pub struct Db {
     pub backend: Backend,
 }
 
-/// The URL of the embedded default database in `data_dir`.
+/// The URL of the SQLite database file `path` (made if missing). The path
+/// is percent-encoded where a URL would misread it (`%`, `?`, `#`).
 pub fn sqlite_url(path: &Path) -> String {
-    format!("sqlite://{}?mode=rwc", path.display())
+    let mut encoded = String::new();
+    for c in path.display().to_string().chars() {
+        match c {
+            '%' => encoded.push_str("%25"),
+            '?' => encoded.push_str("%3F"),
+            '#' => encoded.push_str("%23"),
+            c => encoded.push(c),
+        }
+    }
+    format!("sqlite://{encoded}?mode=rwc")
+}
+
+/// Undoes [`sqlite_url`]'s encoding.
+fn decode(path: &str) -> String {
+    path.replace("%3F", "?")
+        .replace("%23", "#")
+        .replace("%25", "%")
 }
 
 impl Db {
@@ -50,7 +67,7 @@ impl Db {
             && let Some(path) = url
                 .strip_prefix("sqlite://")
                 .and_then(|rest| rest.split('?').next())
-            && let Some(folder) = Path::new(path).parent()
+            && let Some(folder) = Path::new(&decode(path)).parent()
             && !folder.as_os_str().is_empty()
         {
             std::fs::create_dir_all(folder)
@@ -84,5 +101,21 @@ impl Db {
             .await
             .context("cannot bring the database schema up to date")?;
         Ok(Db { pool, backend })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_data_folder_with_url_characters_in_its_name_works() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a%20b", "q?x", "h#1", "plain"] {
+            let file = dir.path().join(name).join("fieldbook.db");
+            let db = Db::connect(&sqlite_url(&file)).await.unwrap();
+            db.pool.close().await;
+            assert!(file.is_file(), "{}", file.display());
+        }
     }
 }

@@ -262,6 +262,7 @@ async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {addr}"))?;
         println!("Fieldbook is running on https://{bound}/");
         serving.await?.context("server stopped with an error")?;
+        db.pool.close().await;
         return Ok(());
     }
 
@@ -281,6 +282,8 @@ async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server stopped with an error")?;
+    // Closing the pool checkpoints SQLite's write-ahead log into the file.
+    db.pool.close().await;
     Ok(())
 }
 

@@ -248,7 +248,7 @@ impl TestServer {
 }
 
 /// A new empty database on the test PostgreSQL server.
-async fn fresh_postgres_database() -> String {
+pub async fn fresh_postgres_database() -> String {
     let base = std::env::var("FIELDBOOK_TEST_POSTGRES_URL").expect(
         "FIELDBOOK_TEST_POSTGRES_URL must name a PostgreSQL database for these tests \
          (`cargo xtask test` starts one; `cargo xtask postgres` prints one to use by hand)",
