@@ -235,8 +235,8 @@ async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
     let addr: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
         .with_context(|| format!("--host {} is not an IP address", args.host))?;
-    let router =
-        app(&AppConfig::new(args.dist, db)).into_make_service_with_connect_info::<SocketAddr>();
+    let router = app(&AppConfig::new(args.dist, db.clone()))
+        .into_make_service_with_connect_info::<SocketAddr>();
 
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
