@@ -604,3 +604,107 @@ async fn a_failed_import_leaves_nothing() {
         assert!(store.conflicts().await.unwrap().is_empty());
     }
 }
+
+#[wasm_bindgen_test]
+async fn pulled_changes_merge_into_the_records_and_move_the_cursor_once() {
+    let store = fresh("t-pull").await;
+    let server = "https://township.example/";
+    assert_eq!(store.pull_cursor(server).await.unwrap(), 0);
+    // A household made on another phone arrives.
+    let household = Household::new(id(2), id(1), "001");
+    let remote = changes_of(&household, 9, 5_000);
+    let applied = store
+        .apply_pulled(server, &remote, 40, 6_000.0)
+        .await
+        .unwrap();
+    assert_eq!(applied.records.len(), 1);
+    assert_eq!(store.load().await.unwrap().households, [household.clone()]);
+    assert_eq!(store.pull_cursor(server).await.unwrap(), 40);
+    assert_eq!(
+        store.pull_cursor("https://other.example/").await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.outbox_len().await.unwrap(),
+        0,
+        "pulled changes are not pushed back"
+    );
+
+    // This phone edits the phone number (its clock moved past the pulled
+    // stamps); another phone's older edit of the same field arrives later:
+    // this phone's value stays and the other is kept as a conflict.
+    let mut here = household.clone();
+    here.phone = Some("13800000000".into());
+    let mine = store.save(Some(&household), &here, 5_500.0).await.unwrap();
+    assert!(mine[0].ts > Hlc::new(5_000, 0));
+    let mut older = remote[0].clone();
+    older.field = "phone".into();
+    older.value = json!("13911111111");
+    older.seq = 99;
+    older.ts = Hlc::new(5_200, 0);
+    older.supersedes = Vec::new();
+    store
+        .apply_pulled(server, &[older.clone()], 41, 7_000.0)
+        .await
+        .unwrap();
+    assert_eq!(store.load().await.unwrap().households, [here.clone()]);
+    let conflicts = store.conflicts().await.unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].lost, older);
+
+    // The same page again: nothing changes.
+    let before = store.load().await.unwrap();
+    store
+        .apply_pulled(server, &[older], 41, 8_000.0)
+        .await
+        .unwrap();
+    assert_eq!(store.load().await.unwrap(), before);
+    assert_eq!(store.conflicts().await.unwrap().len(), 1);
+
+    // Settling keeps the other value; the choice is an outbox change that
+    // supersedes both, and the conflict is gone.
+    let outbox = store.outbox_len().await.unwrap();
+    let record = RecordRef {
+        kind: RecordKind::Household,
+        id: household.id,
+    };
+    store
+        .settle(record, "phone", json!("13911111111"), 9_000.0)
+        .await
+        .unwrap();
+    assert!(store.conflicts().await.unwrap().is_empty());
+    assert_eq!(
+        store.load().await.unwrap().households[0].phone.as_deref(),
+        Some("13911111111")
+    );
+    let all = store.outbox().await.unwrap();
+    assert_eq!(all.len(), outbox + 1);
+    assert_eq!(
+        all.last().unwrap().supersedes.len(),
+        2,
+        "the winner and the conflict"
+    );
+
+    // Acknowledged changes leave the outbox; the others stay.
+    let ids: Vec<_> = all[..all.len() - 1].iter().map(Change::id).collect();
+    store.acknowledge(&ids).await.unwrap();
+    assert_eq!(store.outbox().await.unwrap(), [all.last().unwrap().clone()]);
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_pull_page_leaves_the_cursor_and_records_as_they_were() {
+    let store = fresh("t-pull-fail").await;
+    let server = "https://township.example/";
+    let household = Household::new(id(2), id(1), "001");
+    let remote = changes_of(&household, 9, 5_000);
+    store.fail_next_write(FailPoint::AfterRecordPut);
+    assert!(
+        store
+            .apply_pulled(server, &remote, 40, 6_000.0)
+            .await
+            .is_err()
+    );
+    assert_eq!(store.pull_cursor(server).await.unwrap(), 0);
+    assert_eq!(store.load().await.unwrap(), Dataset::new());
+    assert_eq!(store.sync_meta().await.unwrap(), SyncMeta::default());
+}

@@ -41,12 +41,14 @@
 mod error;
 mod idb;
 mod schema;
+mod sync_store;
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use fieldbook_core::sync::{
-    Change, Clock, Conflict, DeviceId, Hlc, RecordKind, RecordRef, changes_for_edit,
+    Change, Clock, Conflict, DeviceId, Hlc, RecordKind, RecordRef, RecordState, changes_for_edit,
     changes_for_new_record,
 };
 use fieldbook_core::{Dataset, Household, Id, Person, Tick, Village, Visit, WorkPlan};
@@ -58,10 +60,11 @@ use web_sys::IdbDatabase;
 
 pub use error::StorageError;
 pub use schema::{DB_NAME, DB_VERSION};
+pub use sync_store::{Applied, PullState};
 
 use idb::{Mode, Tx};
 use schema::{
-    CONFLICTS, DEVICE_KEY, LOCAL_ONLY_KEY, META, OUTBOX, RECORD_STORES, SYNC_KEY, store_of,
+    CONFLICTS, DEVICE_KEY, LOCAL_ONLY_KEY, META, OUTBOX, RECORD_STORES, STATES, SYNC_KEY, store_of,
 };
 
 /// How many records [`Store::save_all`] writes per transaction: large
@@ -260,30 +263,43 @@ impl Store {
         };
         let after = serde_json::to_value(after)?;
         let before = before.map(serde_json::to_value).transpose()?;
-        let changes_at = |ts: Hlc, first_seq: u64| -> Result<Vec<Change>, StorageError> {
-            Ok(match &before {
-                None => changes_for_new_record(R::KIND, &after, ts, self.device, first_seq)?,
-                Some(before) => {
-                    changes_for_edit(record, before, &after, ts, self.device, first_seq)?
-                }
-            })
-        };
         // Decided before any transaction: an edit that changes nothing
         // takes no stamp and no change number.
-        if before.is_some() && changes_at(Hlc::ZERO, 1)?.is_empty() {
+        if let Some(before) = &before
+            && changes_for_edit(record, before, &after, Hlc::ZERO, self.device, 1)?.is_empty()
+        {
             return Ok(Vec::new());
         }
         let store = store_of(R::KIND);
-        let tx = Tx::begin(&self.db, &[store, OUTBOX, META], Mode::WriteStrict)?;
+        let tx = Tx::begin(
+            &self.db,
+            &[store, OUTBOX, META, STATES, CONFLICTS],
+            Mode::WriteStrict,
+        )?;
         let body = async {
             // Read in this transaction, so that two tabs saving at once
             // cannot take the same change number.
             let mut meta = read_sync_meta(&tx).await?;
+            let mut state = match read_state(&tx, &record).await? {
+                Some(state) => state,
+                None => match &before {
+                    Some(before) => RecordState::from_snapshot(R::KIND, before)?,
+                    None => RecordState::new(record),
+                },
+            };
             // A wall clock before 1970 or NaN counts as 0; the clock still
             // moves forward.
             let ts = meta.clock.tick(now_ms.max(0.0) as u64);
-            let changes = changes_at(ts, meta.next_seq)?;
+            // An edit names what it replaces (the field's winner and open
+            // conflicts), so that editing a field settles its conflicts.
+            let changes = match &before {
+                None => changes_for_new_record(R::KIND, &after, ts, self.device, meta.next_seq)?,
+                Some(_) => state.changes_for_edit(&after, ts, self.device, meta.next_seq)?,
+            };
             meta.next_seq += changes.len() as u64;
+            for change in &changes {
+                state.apply(change.clone());
+            }
             // Puts are issued, not awaited: a put that fails aborts the
             // transaction, and `finish` reports why.
             tx.store(store)?.put(&to_js(&after)?)?;
@@ -294,6 +310,7 @@ impl Store {
             for change in &changes {
                 outbox.put(&to_js(change)?)?;
             }
+            write_state(&tx, &state)?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
             Ok(changes)
         }
@@ -385,14 +402,32 @@ impl Store {
         push_json(&mut rows, RecordKind::Visit, &records.visits)?;
         push_json(&mut rows, RecordKind::Plan, &records.plans)?;
         push_json(&mut rows, RecordKind::Tick, &records.ticks)?;
+        let mut grouped: BTreeMap<String, Vec<&Conflict>> = BTreeMap::new();
+        for conflict in conflicts {
+            grouped
+                .entry(schema::record_key(&conflict.record))
+                .or_default()
+                .push(conflict);
+        }
         let mut scope = RECORD_STORES.to_vec();
-        scope.extend([OUTBOX, CONFLICTS, META]);
+        scope.extend([OUTBOX, CONFLICTS, STATES, META]);
         let tx = Tx::begin(&self.db, &scope, Mode::WriteStrict)?;
         let body = async {
             let mut meta = read_sync_meta(&tx).await?;
             let now = now_ms.max(0.0) as u64;
+            let states = tx.store(STATES)?;
             for (kind, json) in &rows {
                 tx.store(store_of(*kind))?.put(&to_js(json)?)?;
+                // The merge state of a record the import changed is built
+                // again from its new values when it is next touched.
+                if let Some(id) = json
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Id::parse_str(s).ok())
+                {
+                    let key = schema::record_key(&RecordRef { kind: *kind, id });
+                    states.delete(&JsValue::from_str(&key))?;
+                }
             }
             if self.trips(FailPoint::AfterRecordPut) {
                 return Err(StorageError::other("simulated failure after the records"));
@@ -403,8 +438,8 @@ impl Store {
                 meta.clock.observe(change.ts, now);
             }
             let kept = tx.store(CONFLICTS)?;
-            for conflict in conflicts {
-                kept.put(&to_js(conflict)?)?;
+            for (key, list) in &grouped {
+                kept.put_with_key(&to_js(list)?, &JsValue::from_str(key))?;
             }
             self.put_meta(&tx, SYNC_KEY, &meta)
         }
@@ -412,11 +447,16 @@ impl Store {
         finish(tx, body).await
     }
 
-    /// Every kept conflict (a losing value waiting for review).
+    /// Every kept conflict (a losing value waiting for review), record by
+    /// record.
     pub async fn conflicts(&self) -> Result<Vec<Conflict>, StorageError> {
         let tx = Tx::begin(&self.db, &[CONFLICTS], Mode::Read)?;
-        let body =
-            async { decode_all(&idb::request(tx.store(CONFLICTS)?.get_all()?).await?) }.await;
+        let body = async {
+            let lists: Vec<Vec<Conflict>> =
+                decode_all(&idb::request(tx.store(CONFLICTS)?.get_all()?).await?)?;
+            Ok(lists.into_iter().flatten().collect())
+        }
+        .await;
         finish(tx, body).await
     }
 
@@ -562,6 +602,31 @@ fn new_v4() -> Result<Id, StorageError> {
     let mut bytes = [0u8; 16];
     crypto.get_random_values_with_u8_array(&mut bytes)?;
     Ok(uuid::Builder::from_random_bytes(bytes).into_uuid())
+}
+
+/// A record's merge state, if stored.
+async fn read_state(tx: &Tx, record: &RecordRef) -> Result<Option<RecordState>, StorageError> {
+    let key = JsValue::from_str(&schema::record_key(record));
+    let stored = idb::request(tx.store(STATES)?.get(&key)?).await?;
+    if stored.is_undefined() {
+        return Ok(None);
+    }
+    from_js(&stored).map(Some)
+}
+
+/// Puts a record's merge state and its open conflicts (deleting the entry
+/// when it has none).
+fn write_state(tx: &Tx, state: &RecordState) -> Result<(), StorageError> {
+    let key = JsValue::from_str(&schema::record_key(&state.record()));
+    tx.store(STATES)?.put_with_key(&to_js(state)?, &key)?;
+    let conflicts: Vec<Conflict> = state.conflicts().collect();
+    let kept = tx.store(CONFLICTS)?;
+    if conflicts.is_empty() {
+        kept.delete(&key)?;
+    } else {
+        kept.put_with_key(&to_js(&conflicts)?, &key)?;
+    }
+    Ok(())
 }
 
 async fn read_sync_meta(tx: &Tx) -> Result<SyncMeta, StorageError> {

@@ -5,7 +5,8 @@
 //! |---|---|---|
 //! | `villages`, `households`, `persons`, `visits`, `plans`, `ticks` | in-line, `id` (UUID text) | the record's serde JSON as a plain object |
 //! | `outbox` | in-line, `[device, seq]` | a `sync::Change`'s serde JSON as a plain object: this phone's unsynced changes and those a backup brought from other phones |
-//! | `conflicts` | in-line, `[record.id, field, lost.device, lost.seq]` | a `sync::Conflict`: a losing value kept for review |
+//! | `states` | out-of-line, `"kind/id"` | a record's merge state (`sync::RecordState`): every change it holds, field by field |
+//! | `conflicts` | out-of-line, `"kind/id"` | the record's open conflicts (`sync::Conflict`s), absent when none |
 //! | `meta` | out-of-line: `"device"`, `"sync"`, `"schema"`, `"local_only"` | the device id (text); `SyncMeta` (clock, next change number); the schema info; present when `save_all` wrote records no server has |
 //!
 //! The steps are append-only once shipped: a phone upgrades by running every
@@ -35,6 +36,9 @@ pub(crate) const PLANS: &str = "plans";
 pub(crate) const TICKS: &str = "ticks";
 pub(crate) const OUTBOX: &str = "outbox";
 pub(crate) const CONFLICTS: &str = "conflicts";
+pub(crate) const STATES: &str = "states";
+/// The conflicts store's name while version 4 re-keys it.
+const CONFLICTS_V3: &str = "conflicts_v3";
 /// The outbox's name while version 3 re-keys it.
 const OUTBOX_V2: &str = "outbox_v2";
 pub(crate) const META: &str = "meta";
@@ -47,6 +51,12 @@ pub(crate) const DEVICE_KEY: &str = "device";
 pub(crate) const SYNC_KEY: &str = "sync";
 pub(crate) const SCHEMA_KEY: &str = "schema";
 pub(crate) const LOCAL_ONLY_KEY: &str = "local_only";
+pub(crate) const PULL_KEY: &str = "pull";
+
+/// The key of a record in `states` and `conflicts`: `"household/<uuid>"`.
+pub(crate) fn record_key(record: &fieldbook_core::sync::RecordRef) -> String {
+    format!("{}/{}", record.kind.name(), record.id)
+}
 
 /// The object store of a record kind.
 pub(crate) fn store_of(kind: RecordKind) -> &'static str {
@@ -100,7 +110,55 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             )
         },
     },
+    Migration {
+        version: 4,
+        summary: "merge state per record; conflicts grouped by record",
+        apply: |db, tx| {
+            create_store(db, STATES, None)?;
+            regroup_conflicts(db, tx)
+        },
+    },
 ];
+
+/// Version 4: conflicts were one row each; now one row per record holds its
+/// list, so that a record's conflicts are replaced in one put when it
+/// changes. Renames, copies across grouped, drops the old store, all in the
+/// `versionchange` transaction.
+fn regroup_conflicts(db: &IdbDatabase, tx: &IdbTransaction) -> Result<(), JsValue> {
+    let old = tx.object_store(CONFLICTS)?;
+    old.set_name(CONFLICTS_V3);
+    create_store(db, CONFLICTS, None)?;
+    let read = old.get_all()?;
+    let (db, tx, entries) = (db.clone(), tx.clone(), read.clone());
+    let copy = Closure::once_into_js(move || {
+        let copied = (|| {
+            let list: js_sys::Array = entries.result()?.dyn_into()?;
+            let mut grouped: std::collections::BTreeMap<String, js_sys::Array> =
+                std::collections::BTreeMap::new();
+            for entry in list.iter() {
+                let text = js_sys::JSON::stringify(&entry)?
+                    .as_string()
+                    .unwrap_or_default();
+                let conflict: fieldbook_core::sync::Conflict =
+                    serde_json::from_str(&text).map_err(|e| JsValue::from_str(&e.to_string()))?;
+                grouped
+                    .entry(record_key(&conflict.record))
+                    .or_insert_with(js_sys::Array::new)
+                    .push(&entry);
+            }
+            let new = tx.object_store(CONFLICTS)?;
+            for (key, list) in grouped {
+                new.put_with_key(&list, &JsValue::from_str(&key))?;
+            }
+            db.delete_object_store(CONFLICTS_V3)
+        })();
+        if copied.is_err() {
+            let _ = tx.abort();
+        }
+    });
+    read.set_onsuccess(Some(copy.unchecked_ref()));
+    Ok(())
+}
 
 /// Version 3: the outbox was keyed by the change number alone, which is
 /// unique only among one phone's changes. An object store's key cannot

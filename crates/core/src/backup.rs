@@ -213,7 +213,7 @@ pub struct Merged {
 /// change): the phone's current records. Snapshots are stamped at the very
 /// beginning of time, so any real edit wins over them; between two
 /// snapshots the phone's own wins, as the larger id.
-const PHONE_SNAPSHOT: DeviceId = DeviceId(Uuid::from_u128(u128::MAX));
+const PHONE_SNAPSHOT: DeviceId = crate::sync::SNAPSHOT_DEVICE;
 /// The stand-in device of the backup's snapshot.
 const BACKUP_SNAPSHOT: DeviceId = DeviceId(Uuid::from_u128(u128::MAX - 1));
 

@@ -581,7 +581,36 @@ pub struct RecordState {
     fields: BTreeMap<String, FieldState>,
 }
 
+/// The stand-in device of values known only as a snapshot: a record stored
+/// before its changes were kept, or bulk-loaded. Snapshot values are stamped
+/// [`Hlc::ZERO`], so any real change wins over them.
+pub const SNAPSHOT_DEVICE: DeviceId = DeviceId(Uuid::from_u128(u128::MAX));
+
 impl RecordState {
+    /// The state of a record known only by its values (`record`, its JSON
+    /// object): one change per field, from [`SNAPSHOT_DEVICE`] at
+    /// [`Hlc::ZERO`].
+    pub fn from_snapshot(kind: RecordKind, record: &Value) -> Result<RecordState, RecordError> {
+        let changes = changes_for_new_record(kind, record, Hlc::ZERO, SNAPSHOT_DEVICE, 1)?;
+        let id = record
+            .get(ID_FIELD)
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or(RecordError::MissingId)?;
+        let mut state = RecordState::new(RecordRef { kind, id });
+        for change in changes {
+            state.apply(change);
+        }
+        Ok(state)
+    }
+
+    /// The record built from the winning values, as its type writes it
+    /// (defaults filled in); `Err` with the reason when they do not form a
+    /// valid record.
+    pub fn materialize(&self) -> Result<Map<String, Value>, String> {
+        self.decode().map(Decoded::into_json)
+    }
+
     /// A record of which no change is held yet.
     pub fn new(record: RecordRef) -> RecordState {
         RecordState {
@@ -1357,6 +1386,24 @@ mod tests {
         assert_eq!(rebuilt.conflicts(), replica.conflicts());
         // A change it holds is still known as held.
         assert_eq!(rebuilt.last_seq(device(2)), 1);
+    }
+
+    #[test]
+    fn a_snapshot_loses_to_any_real_change_without_a_conflict() {
+        let record = json!({"id": id(1), "household_id": id(9), "name": "王芳", "sex": "female"});
+        let mut state = RecordState::from_snapshot(RecordKind::Person, &record).unwrap();
+        assert_eq!(state.materialize().unwrap()["name"], json!("王芳"));
+        // The same value arriving with a real stamp: no conflict.
+        state.apply(name("王芳", 5, 1, 1));
+        assert_eq!(state.conflicts().count(), 0);
+        // Another value: it wins, and the snapshot is a conflict only if
+        // nobody saw it — a snapshot value differs, so it is kept.
+        state.apply(name("李娜", 6, 2, 1));
+        assert_eq!(state.materialize().unwrap()["name"], json!("李娜"));
+        assert!(
+            RecordState::from_snapshot(RecordKind::Person, &json!({"name": "x"})).is_err(),
+            "a record without an id"
+        );
     }
 
     #[test]
