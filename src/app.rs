@@ -8,8 +8,9 @@ use leptos_router::path;
 use crate::components::{BottomNav, UpdateBanner};
 use crate::i18n::{Key, provide_i18n};
 use crate::pages::{
-    HouseholdFormPage, HouseholdPage, HouseholdsPage, IndicatorsPage, NotFoundPage, PersonFormPage,
-    PlanPage, ReportPage, ReportsPage, SettingsPage, TodayPage, VisitPage,
+    ConflictsPage, HouseholdFormPage, HouseholdPage, HouseholdsPage, IndicatorsPage, NotFoundPage,
+    PersonFormPage, PlanPage, ReportPage, ReportsPage, SettingsPage, TodayPage, TownshipPage,
+    VisitPage,
 };
 use crate::pwa::{
     provide_pwa, register_service_worker, request_persistent_storage_on_first_action,
@@ -29,8 +30,9 @@ pub fn App(
 ) -> impl IntoView {
     let i18n = provide_i18n(settings::load_language());
     let pwa = provide_pwa();
-    provide_app_state();
+    let state = provide_app_state();
     if register_service_worker {
+        state.start_background_sync();
         self::register_service_worker(pwa);
         request_persistent_storage_on_first_action(pwa);
     }
@@ -58,6 +60,8 @@ pub fn App(
                         <Route path=path!("/plan") view=PlanPage/>
                         <Route path=path!("/indicators") view=IndicatorsPage/>
                         <Route path=path!("/settings") view=SettingsPage/>
+                        <Route path=path!("/conflicts") view=ConflictsPage/>
+                        <Route path=path!("/township") view=TownshipPage/>
                     </Routes>
                 </main>
                 <BottomNav/>

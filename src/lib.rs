@@ -12,6 +12,7 @@ pub mod pwa;
 pub mod settings;
 pub mod state;
 pub mod storage;
+pub mod sync;
 
 pub use app::App;
 

@@ -8,6 +8,7 @@ use fieldbook_core::{Dataset, Household, Person, Tick, Village, Visit, WorkPlan}
 use leptos::prelude::*;
 
 use crate::storage::{Record, StorageError, Store};
+use crate::sync::{Progress, Session, SyncError, SyncRecord};
 
 /// Where loading the records stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,7 +30,39 @@ pub struct AppState {
     pub status: RwSignal<LoadStatus>,
     /// Changes not yet synced.
     pub unsynced: RwSignal<usize>,
+    /// Open conflicts kept on this phone.
+    pub conflicts: RwSignal<usize>,
+    /// The signed-in session, if any.
+    pub session: RwSignal<Option<Session>>,
+    /// Where sync stands.
+    pub sync: RwSignal<SyncView>,
+    /// Forms open now: no update reloads the app under one, and no
+    /// background sync runs while one is saving.
+    pub forms_open: RwSignal<u32>,
+    /// Saves under way.
+    pub saving: RwSignal<u32>,
     store: StoredValue<Option<Store>, LocalStorage>,
+}
+
+/// What the pages show of sync.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncView {
+    /// A step is running.
+    pub running: bool,
+    /// Its progress.
+    pub progress: Progress,
+    /// The last step's failure, in Chinese and English.
+    pub error: Option<(String, String)>,
+    /// The last good step, ms since the epoch (phone clock).
+    pub last_ok_ms: Option<f64>,
+    /// What the last good step did: (pushed, pulled).
+    pub last_result: Option<(usize, usize)>,
+    /// How far the phone's clock was from the server's, when far.
+    pub clock_off_ms: Option<f64>,
+    /// Failed steps in a row (for the background retry's backoff).
+    pub failures: u32,
+    /// Not before this time (ms) may the background try again.
+    pub next_try_ms: f64,
 }
 
 /// A record kind the pages can save: where it lives in a [`Dataset`].
@@ -73,11 +106,12 @@ impl AppState {
             .store
             .with_value(Clone::clone)
             .ok_or_else(|| StorageError::Unavailable("the store is not open".into()))?;
-        store.save(before.as_ref(), &after, now_ms()).await?;
+        self.saving.update(|n| *n += 1);
+        let saved = store.save(before.as_ref(), &after, now_ms()).await;
+        self.saving.update(|n| *n = n.saturating_sub(1));
+        saved?;
         self.data.update(|d| after.upsert(d));
-        if let Ok(count) = store.outbox_len().await {
-            self.unsynced.set(count);
-        }
+        self.refresh_counts(&store).await;
         Ok(())
     }
 
@@ -176,12 +210,229 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// The open store.
+    fn store(&self) -> Result<Store, StorageError> {
+        self.store
+            .with_value(Clone::clone)
+            .ok_or_else(|| StorageError::Unavailable("the store is not open".into()))
+    }
+
+    /// This phone's device id, once the store is open.
+    pub fn device(&self) -> Option<fieldbook_core::sync::DeviceId> {
+        self.store.with_value(|s| s.as_ref().map(Store::device_id))
+    }
+
+    /// Re-reads the unsynced and conflict counts.
+    async fn refresh_counts(&self, store: &Store) {
+        if let Ok(count) = store.outbox_len().await {
+            self.unsynced.set(count);
+        }
+        if let Ok(list) = store.conflicts().await {
+            self.conflicts.set(list.len());
+        }
+    }
+
+    /// Every open conflict on this phone.
+    pub async fn conflict_list(&self) -> Result<Vec<fieldbook_core::sync::Conflict>, StorageError> {
+        self.store()?.conflicts().await
+    }
+
+    /// Settles a conflict on `value`; the choice syncs like any edit.
+    pub async fn settle(
+        &self,
+        record: fieldbook_core::sync::RecordRef,
+        field: &str,
+        value: serde_json::Value,
+    ) -> Result<(), StorageError> {
+        let store = self.store()?;
+        let json = store.settle(record, field, value, now_ms()).await?;
+        self.data.update(|d| upsert_json(d, record.kind, json));
+        self.refresh_counts(&store).await;
+        Ok(())
+    }
+
+    /// Signs in and keeps the session.
+    pub async fn login(&self, server: &str, username: &str, password: &str) -> Result<(), SyncError> {
+        let session = crate::sync::login(server, username, password).await?;
+        self.session.set(Some(session));
+        self.sync.update(|s| {
+            s.error = None;
+            s.failures = 0;
+            s.next_try_ms = 0.0;
+        });
+        Ok(())
+    }
+
+    /// Signs out (the records stay unless `erase`); refused while changes
+    /// wait to be synced, unless `erase` was confirmed after a backup.
+    pub async fn logout(&self, erase: bool) -> Result<(), StorageError> {
+        if let Some(session) = self.session.get_untracked() {
+            crate::sync::logout(&session).await;
+        }
+        Session::forget();
+        self.session.set(None);
+        if erase {
+            let store = self.store()?;
+            store.close();
+            Store::delete_named(crate::storage::DB_NAME).await?;
+            let reopened = Store::open().await?;
+            self.store.set_value(Some(reopened));
+            self.data.set(Dataset::new());
+            self.unsynced.set(0);
+            self.conflicts.set(0);
+            let mut record = SyncRecord::load();
+            record.last_ok_ms = None;
+            record.save();
+            self.sync.set(SyncView::default());
+        }
+        Ok(())
+    }
+
+    /// One sync step now, unless one is running. Shows progress, then the
+    /// result or what to do.
+    pub async fn sync_now(&self) {
+        let Some(session) = self.session.get_untracked() else {
+            return;
+        };
+        if self.sync.with_untracked(|s| s.running) {
+            return;
+        }
+        let store = match self.store() {
+            Ok(store) => store,
+            Err(e) => {
+                self.sync.update(|s| s.error = Some((e.zh().into(), e.en().into())));
+                return;
+            }
+        };
+        self.sync.update(|s| {
+            s.running = true;
+            s.progress = Progress::default();
+        });
+        let sync = self.sync;
+        let data = self.data;
+        let describe = move |change: &fieldbook_core::sync::Change| {
+            data.with_untracked(|d| describe_record(d, change))
+        };
+        let result = crate::sync::sync_step(
+            &store,
+            &session,
+            &move |p| sync.update(|s| s.progress = p),
+            &describe,
+        )
+        .await;
+        self.refresh_counts(&store).await;
+        let now = js_sys::Date::now();
+        match result {
+            Ok(report) => {
+                self.data.update(|d| {
+                    for (kind, json) in report.records {
+                        upsert_json(d, kind, json);
+                    }
+                });
+                self.sync.update(|s| {
+                    s.running = false;
+                    s.error = None;
+                    s.failures = 0;
+                    s.next_try_ms = 0.0;
+                    s.last_ok_ms = Some(now);
+                    s.last_result = Some((report.pushed, report.pulled));
+                    s.clock_off_ms = report.clock_off_ms;
+                });
+            }
+            Err(error) => {
+                if error == SyncError::SessionExpired {
+                    Session::forget();
+                    self.session.set(None);
+                }
+                // Whatever was pulled before the failure is stored: show it.
+                if let Ok(loaded) = store.load().await {
+                    self.data.set(loaded);
+                }
+                self.sync.update(|s| {
+                    s.running = false;
+                    s.error = Some(error.both());
+                    s.failures += 1;
+                    // 30 s, 1 min, 2 min … up to 30 min.
+                    let wait = (30_000.0 * 2f64.powi(s.failures.min(6) as i32 - 1)).min(1_800_000.0);
+                    s.next_try_ms = now + wait;
+                });
+            }
+        }
+    }
+
+    /// Starts the background sync: every 20 seconds, while the app is open
+    /// and signed in as a worker, on a connection the worker allows, with no
+    /// save under way and not before the backoff after a failure.
+    pub fn start_background_sync(&self) {
+        let state = *self;
+        let tick = move || {
+            let due = state.session.with_untracked(|s| s.as_ref().is_some_and(|s| !s.is_township()))
+                && state.status.get_untracked() == LoadStatus::Ready
+                && state.saving.get_untracked() == 0
+                && state.sync.with_untracked(|s| !s.running && js_sys::Date::now() >= s.next_try_ms)
+                && crate::sync::connection_allows(SyncRecord::load().mobile_data);
+            if due {
+                leptos::task::spawn_local(async move { state.sync_now().await });
+            }
+        };
+        let _ = set_interval_with_handle(tick, std::time::Duration::from_secs(20));
+    }
+}
+
+/// Puts a record given as JSON into the dataset (replacing the one with
+/// its id); a record that does not decode is left out.
+pub fn upsert_json(data: &mut Dataset, kind: fieldbook_core::sync::RecordKind, json: serde_json::Value) {
+    use fieldbook_core::sync::RecordKind as K;
+    fn put<R: Upsert>(data: &mut Dataset, json: serde_json::Value) {
+        if let Ok(record) = serde_json::from_value::<R>(json) {
+            record.upsert(data);
+        }
+    }
+    match kind {
+        K::Village => put::<Village>(data, json),
+        K::Household => put::<Household>(data, json),
+        K::Person => put::<Person>(data, json),
+        K::Visit => put::<Visit>(data, json),
+        K::Plan => put::<WorkPlan>(data, json),
+        K::Tick => put::<Tick>(data, json),
+    }
+}
+
+/// A change's record as the worker knows it: "household 0007 (phone)".
+pub fn describe_record(data: &Dataset, change: &fieldbook_core::sync::Change) -> String {
+    use fieldbook_core::sync::RecordKind as K;
+    let id = change.record.id;
+    let name = match change.record.kind {
+        K::Village => data.villages.iter().find(|r| r.id == id).map(|v| v.name.clone()),
+        K::Household => data.households.iter().find(|r| r.id == id).map(|h| format!("户 {}", h.number)),
+        K::Person => data.persons.iter().find(|r| r.id == id).map(|p| p.name.clone()),
+        K::Visit => data.visits.iter().find(|r| r.id == id).map(|v| format!("随访 {}", v.date)),
+        K::Plan => data.plans.iter().find(|r| r.id == id).map(|p| p.title.clone()),
+        K::Tick => Some("勾选".to_string()),
+    };
+    format!(
+        "{} ({})",
+        name.unwrap_or_else(|| format!("{} {}", change.record.kind.name(), id)),
+        change.field
+    )
+}
+
 /// Provides [`AppState`] and starts loading the records from the store.
 pub fn provide_app_state() -> AppState {
+    let record = SyncRecord::load();
     let state = AppState {
         data: RwSignal::new(Dataset::new()),
         status: RwSignal::new(LoadStatus::Loading),
         unsynced: RwSignal::new(0),
+        conflicts: RwSignal::new(0),
+        session: RwSignal::new(Session::load()),
+        sync: RwSignal::new(SyncView {
+            last_ok_ms: record.last_ok_ms,
+            ..SyncView::default()
+        }),
+        forms_open: RwSignal::new(0),
+        saving: RwSignal::new(0),
         store: StoredValue::new_local(None),
     };
     provide_context(state);
@@ -190,19 +441,29 @@ pub fn provide_app_state() -> AppState {
             let store = Store::open().await?;
             let data = store.load().await?;
             let unsynced = store.outbox_len().await?;
-            Ok::<_, StorageError>((store, data, unsynced))
+            let conflicts = store.conflicts().await?.len();
+            Ok::<_, StorageError>((store, data, unsynced, conflicts))
         };
         match opened.await {
-            Ok((store, data, unsynced)) => {
+            Ok((store, data, unsynced, conflicts)) => {
                 state.store.set_value(Some(store));
                 state.data.set(data);
                 state.unsynced.set(unsynced);
+                state.conflicts.set(conflicts);
                 state.status.set(LoadStatus::Ready);
             }
             Err(error) => state.status.set(LoadStatus::Failed(error)),
         }
     });
     state
+}
+
+/// Marks a form as open for as long as the calling component lives: the
+/// "new version" reload waits until it is closed.
+pub fn use_form_guard() {
+    let state = use_app_state();
+    state.forms_open.update(|n| *n += 1);
+    on_cleanup(move || state.forms_open.update(|n| *n = n.saturating_sub(1)));
 }
 
 /// The [`AppState`] provided by [`provide_app_state`].
@@ -213,10 +474,11 @@ pub fn use_app_state() -> AppState {
     expect_context::<AppState>()
 }
 
-/// Milliseconds since the Unix epoch, from the browser's clock. The edge of
+/// Milliseconds since the Unix epoch: the browser's clock corrected by the
+/// server's last word (see `sync::corrected_now_ms`). The edge of
 /// the app is the only place that reads a clock.
 pub fn now_ms() -> f64 {
-    js_sys::Date::now()
+    crate::sync::corrected_now_ms()
 }
 
 /// Today's date on the phone's own calendar (its local time zone).

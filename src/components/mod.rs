@@ -5,6 +5,7 @@ mod field_error;
 mod form_field;
 mod import_backup;
 mod section_page;
+mod sync_panel;
 mod update_banner;
 
 pub use bottom_nav::BottomNav;
@@ -12,4 +13,5 @@ pub use field_error::FieldError;
 pub use form_field::{TextField, problem_text};
 pub use import_backup::ImportBackup;
 pub use section_page::SectionPage;
+pub use sync_panel::{LoginForm, SyncPanel, local_time};
 pub use update_banner::UpdateBanner;

@@ -150,6 +150,14 @@ pub fn FirstRun() -> impl IntoView {
             </Show>
             <hr/>
             <crate::components::ImportBackup/>
+            <hr/>
+            <h3>{move || i18n.t(Key::SyncLabel)}</h3>
+            <Show
+                when=move || state.session.with(|s| s.as_ref().is_some_and(|s| s.is_township()))
+                fallback=|| view! { <crate::components::LoginForm/> }
+            >
+                <a class="button-link" href="/township" data-testid="township-link">{move || i18n.t(Key::TownshipTitle)}</a>
+            </Show>
         </div>
     }
 }

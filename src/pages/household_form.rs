@@ -15,6 +15,7 @@ use crate::state::{new_id, use_app_state};
 /// `/household/new` and `/household/:id/edit`.
 #[component]
 pub fn HouseholdFormPage() -> impl IntoView {
+    crate::state::use_form_guard();
     let i18n = use_i18n();
     let state = use_app_state();
     let params = use_params_map();

@@ -1,5 +1,6 @@
 //! One module a page.
 
+mod conflicts;
 mod first_run;
 mod household_form;
 mod households;
@@ -10,8 +11,10 @@ mod plan;
 mod reports;
 mod settings;
 mod today;
+mod township;
 mod visit;
 
+pub use conflicts::ConflictsPage;
 pub use first_run::FirstRun;
 pub use household_form::HouseholdFormPage;
 pub use households::{HouseholdPage, HouseholdsPage};
@@ -22,6 +25,7 @@ pub use plan::PlanPage;
 pub use reports::{ReportPage, ReportsPage, download};
 pub use settings::SettingsPage;
 pub use today::TodayPage;
+pub use township::TownshipPage;
 pub use visit::{VisitPage, suggested_next_visit, visit_kind_slug};
 
 /// The record id in route parameter or query key `key` of `map` (a

@@ -20,6 +20,7 @@ use crate::state::{new_id, today, use_app_state};
 /// `/person/new?household=…` and `/person/:id/edit`.
 #[component]
 pub fn PersonFormPage() -> impl IntoView {
+    crate::state::use_form_guard();
     let i18n = use_i18n();
     let state = use_app_state();
     let params = use_params_map();

@@ -90,8 +90,8 @@ pub fn SettingsPage() -> impl IntoView {
                 <h3>{move || i18n.t(Key::StorageLabel)}</h3>
                 <p data-testid="storage-persisted">{storage_text}</p>
                 <p data-testid="storage-usage">{usage_text}</p>
-                <p data-testid="unsynced">{move || state.unsynced.get()} " " {move || i18n.t(Key::Unsynced)}</p>
             </div>
+            <crate::components::SyncPanel/>
             <div class="field">
                 <h3>{move || i18n.t(Key::BackupLabel)}</h3>
                 <p class="intro">{move || i18n.t(Key::BackupIntro)}</p>

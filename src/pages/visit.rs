@@ -87,6 +87,7 @@ fn questions(kind: VisitKind) -> &'static [Question] {
 /// The visit form page.
 #[component]
 pub fn VisitPage() -> impl IntoView {
+    crate::state::use_form_guard();
     let i18n = use_i18n();
     let state = use_app_state();
     let query = use_query_map();

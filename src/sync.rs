@@ -1,0 +1,421 @@
+//! Sync with the township's server: the session, one sync step (push the
+//! outbox, then pull and merge page by page), and why a step failed in words
+//! a worker can act on.
+//!
+//! A step may stop anywhere (a closed tab, a lost connection): pushes are
+//! idempotent by (device, change number) and the outbox keeps a change until
+//! the server has acknowledged it; a pulled page is merged and its cursor
+//! moved in one transaction, and merging a change twice changes nothing. So
+//! the next step always finishes the job.
+
+use std::cell::Cell;
+
+use fieldbook_core::api::{ErrorBody, LoginRequest, LoginResponse, Role, UserView};
+use fieldbook_core::sync::{
+    Change, ChangeId, PullRequest, PullResponse, PushRequest, PushResponse, RecordKind,
+};
+use gloo_storage::{LocalStorage, Storage};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::storage::{StorageError, Store};
+
+/// localStorage key of the session.
+pub const SESSION_KEY: &str = "fieldbook.session";
+/// localStorage key of the sync preferences and the last good sync.
+pub const SYNC_KEY: &str = "fieldbook.sync";
+
+/// Changes per push request.
+pub const PUSH_BATCH: usize = 500;
+/// Changes per pull page.
+pub const PULL_PAGE: u32 = 1_000;
+/// How far the phone's clock may be from the server's before the worker is
+/// told to set it.
+pub const CLOCK_WARNING_MS: f64 = 5.0 * 60.0 * 1000.0;
+
+/// A signed-in session, kept across restarts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The server's address, e.g. `https://fieldbook.example.org/`.
+    pub server: String,
+    /// The bearer token.
+    pub token: String,
+    /// Who signed in.
+    pub user: UserView,
+}
+
+impl Session {
+    /// The session kept from an earlier start, if any.
+    pub fn load() -> Option<Session> {
+        LocalStorage::get(SESSION_KEY).ok()
+    }
+
+    /// Keeps the session for the next start.
+    pub fn save(&self) -> Result<(), StorageError> {
+        LocalStorage::set(SESSION_KEY, self)
+            .map_err(|e| StorageError::Other(format!("localStorage: {e}")))
+    }
+
+    /// Forgets the session.
+    pub fn forget() {
+        LocalStorage::delete(SESSION_KEY);
+    }
+
+    /// Whether this is a township officer's (or admin's) session.
+    pub fn is_township(&self) -> bool {
+        self.user.role != Role::Worker
+    }
+
+    fn url(&self, path: &str) -> String {
+        join(&self.server, path)
+    }
+}
+
+/// Sync preferences and what the last steps left, kept in localStorage.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncRecord {
+    /// Sync on mobile data too, not only on Wi-Fi.
+    pub mobile_data: bool,
+    /// When the last step finished well, ms since the epoch (phone clock).
+    pub last_ok_ms: Option<f64>,
+    /// The server's clock minus the phone's, from the last answer.
+    pub offset_ms: f64,
+}
+
+impl SyncRecord {
+    /// The stored record (defaults when none).
+    pub fn load() -> SyncRecord {
+        LocalStorage::get(SYNC_KEY).unwrap_or_default()
+    }
+
+    /// Stores it.
+    pub fn save(&self) {
+        let _ = LocalStorage::set(SYNC_KEY, self);
+        CLOCK_OFFSET.with(|c| c.set(self.offset_ms));
+    }
+}
+
+thread_local! {
+    /// The server's clock minus the phone's, applied to every stamp.
+    static CLOCK_OFFSET: Cell<f64> = Cell::new(SyncRecord::load().offset_ms);
+}
+
+/// The phone's clock corrected by the server's last word.
+pub fn corrected_now_ms() -> f64 {
+    js_sys::Date::now() + CLOCK_OFFSET.with(Cell::get)
+}
+
+/// Why signing in or syncing failed, with what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncError {
+    /// The username or password is wrong.
+    WrongPassword,
+    /// Too many attempts: wait.
+    TooManyAttempts(u64),
+    /// The server cannot be reached.
+    Unreachable,
+    /// The session ended (expired, signed out elsewhere, password reset).
+    SessionExpired,
+    /// The phone holds the demo village, which never syncs.
+    DemoData,
+    /// The server refused changes: which record and why.
+    Refused(Vec<String>),
+    /// The server refused the request (403 and the like) or failed.
+    Server(String),
+    /// The phone's store failed.
+    Storage(StorageError),
+}
+
+impl SyncError {
+    /// The message in Chinese and in English.
+    pub fn both(&self) -> (String, String) {
+        match self {
+            SyncError::WrongPassword => (
+                "用户名或密码不对，请重新输入。".into(),
+                "The username or password is wrong. Enter them again.".into(),
+            ),
+            SyncError::TooManyAttempts(s) => (
+                format!("尝试次数过多，请 {} 分钟后再试。", s.div_ceil(60)),
+                format!("Too many attempts: try again in {} min.", s.div_ceil(60)),
+            ),
+            SyncError::Unreachable => (
+                "连不上服务器：请检查网络（Wi-Fi）和服务器地址，稍后会自动重试。记录都保存在本机。".into(),
+                "The server cannot be reached: check the network (Wi-Fi) and the server address; sync will retry. Everything stays on this phone.".into(),
+            ),
+            SyncError::SessionExpired => (
+                "登录已过期，请重新登录后再同步。未同步的修改都保存在本机。".into(),
+                "The session has expired: sign in again to sync. Unsynced changes stay on this phone.".into(),
+            ),
+            SyncError::DemoData => (
+                "本机装的是示范村数据，不会同步。要同步，请先清除本机数据再登录。".into(),
+                "This phone holds the demo village, which never syncs. To sync, clear this phone's data and sign in.".into(),
+            ),
+            SyncError::Refused(list) => (
+                format!("服务器拒收了 {} 条修改：{}", list.len(), list.join("；")),
+                format!("The server refused {} change(s): {}", list.len(), list.join("; ")),
+            ),
+            SyncError::Server(reason) => (
+                format!("服务器拒绝了请求：{reason}"),
+                format!("The server refused the request: {reason}"),
+            ),
+            SyncError::Storage(e) => (e.zh().to_string(), e.en().to_string()),
+        }
+    }
+}
+
+impl From<StorageError> for SyncError {
+    fn from(e: StorageError) -> Self {
+        SyncError::Storage(e)
+    }
+}
+
+/// `server` + `path`, with one slash between.
+fn join(server: &str, path: &str) -> String {
+    format!("{}/{}", server.trim_end_matches('/'), path.trim_start_matches('/'))
+}
+
+/// Posts JSON; decodes a 2xx answer, or maps the error.
+async fn post<T: Serialize, R: for<'de> Deserialize<'de>>(
+    url: &str,
+    token: Option<&str>,
+    body: &T,
+) -> Result<R, (u16, SyncError)> {
+    let mut request = gloo_net::http::Request::post(url);
+    if let Some(token) = token {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    let request = request
+        .json(body)
+        .map_err(|e| (0, SyncError::Server(e.to_string())))?;
+    let response = request.send().await.map_err(|_| (0, SyncError::Unreachable))?;
+    answer(response).await
+}
+
+/// Gets JSON with the session's token.
+pub async fn get<R: for<'de> Deserialize<'de>>(
+    session: &Session,
+    path: &str,
+) -> Result<R, SyncError> {
+    let response = gloo_net::http::Request::get(&session.url(path))
+        .header("Authorization", &format!("Bearer {}", session.token))
+        .send()
+        .await
+        .map_err(|_| SyncError::Unreachable)?;
+    answer(response).await.map_err(|(_, e)| match e {
+        SyncError::WrongPassword => SyncError::SessionExpired,
+        other => other,
+    })
+}
+
+async fn answer<R: for<'de> Deserialize<'de>>(
+    response: gloo_net::http::Response,
+) -> Result<R, (u16, SyncError)> {
+    let status = response.status();
+    if (200..300).contains(&status) {
+        return response
+            .json::<R>()
+            .await
+            .map_err(|e| (status, SyncError::Server(e.to_string())));
+    }
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let body: Option<ErrorBody> = response.json().await.ok();
+    let reason = body.map_or_else(|| format!("HTTP {status}"), |b| b.message);
+    Err((
+        status,
+        match status {
+            401 => SyncError::WrongPassword,
+            429 => SyncError::TooManyAttempts(retry),
+            // A proxy answering for a server that is down.
+            502..=504 => SyncError::Unreachable,
+            _ => SyncError::Server(reason),
+        },
+    ))
+}
+
+/// Signs in at `server`; keeps and returns the session. Also notes the
+/// server's clock.
+pub async fn login(server: &str, username: &str, password: &str) -> Result<Session, SyncError> {
+    let server = server.trim().to_string();
+    let sent = js_sys::Date::now();
+    let answer: LoginResponse = post(
+        &join(&server, "/api/v1/login"),
+        None,
+        &LoginRequest {
+            username: username.trim().to_string(),
+            password: password.to_string(),
+        },
+    )
+    .await
+    .map_err(|(_, e)| e)?;
+    note_server_time(answer.server_time_ms, sent);
+    let session = Session {
+        server,
+        token: answer.token,
+        user: answer.user,
+    };
+    session.save()?;
+    Ok(session)
+}
+
+/// Ends the session on the server (when reachable) and forgets it here.
+pub async fn logout(session: &Session) {
+    let _: Result<Value, _> = post(&session.url("/api/v1/logout"), Some(&session.token), &()).await;
+    Session::forget();
+}
+
+/// Notes the server's clock from an answer to a request sent at `sent_ms`:
+/// the offset is taken against the middle of the round trip.
+fn note_server_time(server_time_ms: u64, sent_ms: f64) {
+    let now = js_sys::Date::now();
+    let mut record = SyncRecord::load();
+    record.offset_ms = server_time_ms as f64 - (sent_ms + now) / 2.0;
+    record.save();
+}
+
+/// Where a step stands, for the progress line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Changes pushed so far.
+    pub pushed: usize,
+    /// Changes to push in all.
+    pub to_push: usize,
+    /// Changes pulled so far.
+    pub pulled: usize,
+}
+
+/// What a finished step did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    /// Changes the server acknowledged.
+    pub pushed: usize,
+    /// Changes pulled and merged.
+    pub pulled: usize,
+    /// Records the pulls changed, as (kind, JSON), for the pages to show.
+    pub records: Vec<(RecordKind, Value)>,
+    /// How far the phone's clock is from the server's, when far.
+    pub clock_off_ms: Option<f64>,
+}
+
+/// One sync step: push every outbox change (per device that made it, in
+/// batches), dropping exactly what the server acknowledged; then pull page
+/// by page, merging each and moving the cursor. `progress` hears each step;
+/// `describe` names a refused change's record for the worker.
+pub async fn sync_step(
+    store: &Store,
+    session: &Session,
+    progress: &dyn Fn(Progress),
+    describe: &dyn Fn(&Change) -> String,
+) -> Result<Report, SyncError> {
+    if store.holds_local_only_records().await? {
+        return Err(SyncError::DemoData);
+    }
+    let expired = |(status, e): (u16, SyncError)| {
+        if status == 401 {
+            SyncError::SessionExpired
+        } else {
+            e
+        }
+    };
+    let mut report = Report::default();
+    let mut state = Progress::default();
+    let outbox = store.outbox_by_device().await?;
+    state.to_push = outbox.values().map(Vec::len).sum();
+    progress(state);
+    let mut refused = Vec::new();
+    for (device, changes) in outbox {
+        for batch in changes.chunks(PUSH_BATCH) {
+            let sent = js_sys::Date::now();
+            let answer: PushResponse = post(
+                &session.url("/api/v1/sync/push"),
+                Some(&session.token),
+                &PushRequest {
+                    device,
+                    changes: batch.to_vec(),
+                },
+            )
+            .await
+            .map_err(expired)?;
+            note_server_time(answer.server_time_ms, sent);
+            let accepted: Vec<ChangeId> = answer
+                .accepted
+                .iter()
+                .map(|&seq| ChangeId { device, seq })
+                .collect();
+            store.acknowledge(&accepted).await?;
+            for rejection in &answer.rejected {
+                let what = batch
+                    .iter()
+                    .find(|c| c.seq == rejection.seq)
+                    .map_or_else(|| format!("#{}", rejection.seq), describe);
+                refused.push(format!("{what}: {}", rejection.reason));
+            }
+            report.pushed += accepted.len();
+            state.pushed += batch.len();
+            progress(state);
+        }
+    }
+    let mut cursor = store.pull_cursor(&session.server).await?;
+    loop {
+        let sent = js_sys::Date::now();
+        let page: PullResponse = post(
+            &session.url("/api/v1/sync/pull"),
+            Some(&session.token),
+            &PullRequest {
+                cursor,
+                limit: PULL_PAGE,
+            },
+        )
+        .await
+        .map_err(expired)?;
+        note_server_time(page.server_time_ms, sent);
+        let changes: Vec<Change> = page.changes.into_iter().map(|c| c.change).collect();
+        let applied = store
+            .apply_pulled(&session.server, &changes, page.next_cursor, corrected_now_ms())
+            .await?;
+        report.records.extend(applied.records);
+        report.pulled += changes.len();
+        state.pulled += changes.len();
+        progress(state);
+        cursor = page.next_cursor;
+        if !page.more {
+            break;
+        }
+    }
+    let mut record = SyncRecord::load();
+    if record.offset_ms.abs() > CLOCK_WARNING_MS {
+        report.clock_off_ms = Some(record.offset_ms);
+    }
+    if !refused.is_empty() {
+        return Err(SyncError::Refused(refused));
+    }
+    record.last_ok_ms = Some(js_sys::Date::now());
+    record.save();
+    Ok(report)
+}
+
+/// Whether the connection allows a background sync: Wi-Fi, Ethernet or an
+/// unknown type always; mobile data only when the worker allowed it. The
+/// Network Information API says, where the browser has it.
+pub fn connection_allows(mobile_data: bool) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let navigator = window.navigator();
+    if !navigator.on_line() {
+        return false;
+    }
+    let kind = js_sys::Reflect::get(&navigator, &"connection".into())
+        .ok()
+        .filter(|c| !c.is_undefined())
+        .and_then(|c| js_sys::Reflect::get(&c, &"type".into()).ok())
+        .and_then(|t| t.as_string());
+    match kind.as_deref() {
+        Some("cellular") => mobile_data,
+        _ => true,
+    }
+}
