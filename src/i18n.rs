@@ -244,6 +244,7 @@ messages! {
     BackupFailed => "无法导出备份文件，请再试一次。", "The backup file could not be made. Try again.";
     ImportBackup => "从备份文件导入", "Import a backup file";
     SyncLabel => "同步", "Sync";
+    NewPlan => "新建本年度计划", "Start this year's plan";
     UpdateWait => "（请先保存或离开表单、等同步完成）", "(save or leave the form, and let sync finish, first)";
     ServerAddress => "服务器地址", "Server address";
     Username => "用户名", "Username";

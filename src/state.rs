@@ -253,7 +253,12 @@ impl AppState {
     }
 
     /// Signs in and keeps the session.
-    pub async fn login(&self, server: &str, username: &str, password: &str) -> Result<(), SyncError> {
+    pub async fn login(
+        &self,
+        server: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<(), SyncError> {
         let session = crate::sync::login(server, username, password).await?;
         self.session.set(Some(session));
         self.sync.update(|s| {
@@ -301,7 +306,8 @@ impl AppState {
         let store = match self.store() {
             Ok(store) => store,
             Err(e) => {
-                self.sync.update(|s| s.error = Some((e.zh().into(), e.en().into())));
+                self.sync
+                    .update(|s| s.error = Some((e.zh().into(), e.en().into())));
                 return;
             }
         };
@@ -354,7 +360,8 @@ impl AppState {
                     s.error = Some(error.both());
                     s.failures += 1;
                     // 30 s, 1 min, 2 min … up to 30 min.
-                    let wait = (30_000.0 * 2f64.powi(s.failures.min(6) as i32 - 1)).min(1_800_000.0);
+                    let wait =
+                        (30_000.0 * 2f64.powi(s.failures.min(6) as i32 - 1)).min(1_800_000.0);
                     s.next_try_ms = now + wait;
                 });
             }
@@ -367,10 +374,14 @@ impl AppState {
     pub fn start_background_sync(&self) {
         let state = *self;
         let tick = move || {
-            let due = state.session.with_untracked(|s| s.as_ref().is_some_and(|s| !s.is_township()))
+            let due = state
+                .session
+                .with_untracked(|s| s.as_ref().is_some_and(|s| !s.is_township()))
                 && state.status.get_untracked() == LoadStatus::Ready
                 && state.saving.get_untracked() == 0
-                && state.sync.with_untracked(|s| !s.running && js_sys::Date::now() >= s.next_try_ms)
+                && state
+                    .sync
+                    .with_untracked(|s| !s.running && js_sys::Date::now() >= s.next_try_ms)
                 && crate::sync::connection_allows(SyncRecord::load().mobile_data);
             if due {
                 leptos::task::spawn_local(async move { state.sync_now().await });
@@ -382,7 +393,11 @@ impl AppState {
 
 /// Puts a record given as JSON into the dataset (replacing the one with
 /// its id); a record that does not decode is left out.
-pub fn upsert_json(data: &mut Dataset, kind: fieldbook_core::sync::RecordKind, json: serde_json::Value) {
+pub fn upsert_json(
+    data: &mut Dataset,
+    kind: fieldbook_core::sync::RecordKind,
+    json: serde_json::Value,
+) {
     use fieldbook_core::sync::RecordKind as K;
     fn put<R: Upsert>(data: &mut Dataset, json: serde_json::Value) {
         if let Ok(record) = serde_json::from_value::<R>(json) {
@@ -404,11 +419,31 @@ pub fn describe_record(data: &Dataset, change: &fieldbook_core::sync::Change) ->
     use fieldbook_core::sync::RecordKind as K;
     let id = change.record.id;
     let name = match change.record.kind {
-        K::Village => data.villages.iter().find(|r| r.id == id).map(|v| v.name.clone()),
-        K::Household => data.households.iter().find(|r| r.id == id).map(|h| format!("户 {}", h.number)),
-        K::Person => data.persons.iter().find(|r| r.id == id).map(|p| p.name.clone()),
-        K::Visit => data.visits.iter().find(|r| r.id == id).map(|v| format!("随访 {}", v.date)),
-        K::Plan => data.plans.iter().find(|r| r.id == id).map(|p| p.title.clone()),
+        K::Village => data
+            .villages
+            .iter()
+            .find(|r| r.id == id)
+            .map(|v| v.name.clone()),
+        K::Household => data
+            .households
+            .iter()
+            .find(|r| r.id == id)
+            .map(|h| format!("户 {}", h.number)),
+        K::Person => data
+            .persons
+            .iter()
+            .find(|r| r.id == id)
+            .map(|p| p.name.clone()),
+        K::Visit => data
+            .visits
+            .iter()
+            .find(|r| r.id == id)
+            .map(|v| format!("随访 {}", v.date)),
+        K::Plan => data
+            .plans
+            .iter()
+            .find(|r| r.id == id)
+            .map(|p| p.title.clone()),
         K::Tick => Some("勾选".to_string()),
     };
     format!(

@@ -172,7 +172,11 @@ impl From<StorageError> for SyncError {
 
 /// `server` + `path`, with one slash between.
 fn join(server: &str, path: &str) -> String {
-    format!("{}/{}", server.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        server.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 /// Posts JSON; decodes a 2xx answer, or maps the error.
@@ -188,7 +192,10 @@ async fn post<T: Serialize, R: for<'de> Deserialize<'de>>(
     let request = request
         .json(body)
         .map_err(|e| (0, SyncError::Server(e.to_string())))?;
-    let response = request.send().await.map_err(|_| (0, SyncError::Unreachable))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|_| (0, SyncError::Unreachable))?;
     answer(response).await
 }
 
@@ -375,7 +382,12 @@ pub async fn sync_step(
         note_server_time(page.server_time_ms, sent);
         let changes: Vec<Change> = page.changes.into_iter().map(|c| c.change).collect();
         let applied = store
-            .apply_pulled(&session.server, &changes, page.next_cursor, corrected_now_ms())
+            .apply_pulled(
+                &session.server,
+                &changes,
+                page.next_cursor,
+                corrected_now_ms(),
+            )
             .await?;
         report.records.extend(applied.records);
         report.pulled += changes.len();

@@ -618,7 +618,10 @@ async fn pulled_changes_merge_into_the_records_and_move_the_cursor_once() {
         .await
         .unwrap();
     assert_eq!(applied.records.len(), 1);
-    assert_eq!(store.load().await.unwrap().households, std::slice::from_ref(&household));
+    assert_eq!(
+        store.load().await.unwrap().households,
+        std::slice::from_ref(&household)
+    );
     assert_eq!(store.pull_cursor(server).await.unwrap(), 40);
     assert_eq!(
         store.pull_cursor("https://other.example/").await.unwrap(),
@@ -647,7 +650,10 @@ async fn pulled_changes_merge_into_the_records_and_move_the_cursor_once() {
         .apply_pulled(server, &[older.clone()], 41, 7_000.0)
         .await
         .unwrap();
-    assert_eq!(store.load().await.unwrap().households, std::slice::from_ref(&here));
+    assert_eq!(
+        store.load().await.unwrap().households,
+        std::slice::from_ref(&here)
+    );
     let conflicts = store.conflicts().await.unwrap();
     assert_eq!(conflicts.len(), 1);
     assert_eq!(conflicts[0].lost, older);

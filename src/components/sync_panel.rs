@@ -59,7 +59,10 @@ pub fn LoginForm() -> impl IntoView {
                 Ok(()) => {
                     password.set(String::new());
                     error.set(None);
-                    if state.session.with_untracked(|s| s.as_ref().is_some_and(|s| !s.is_township())) {
+                    if state
+                        .session
+                        .with_untracked(|s| s.as_ref().is_some_and(|s| !s.is_township()))
+                    {
                         state.sync_now().await;
                     }
                 }
@@ -133,9 +136,16 @@ pub fn SyncPanel() -> impl IntoView {
         let last = view
             .last_ok_ms
             .map(|ms| format!("{} {}", i18n.t(Key::LastSync), local_time(ms)));
-        let result = view.last_result.filter(|_| !view.running && view.error.is_none()).map(|(pushed, pulled)| {
-            format!("{} {pushed} · {} {pulled}", i18n.t(Key::SyncPushed), i18n.t(Key::SyncPulled))
-        });
+        let result = view
+            .last_result
+            .filter(|_| !view.running && view.error.is_none())
+            .map(|(pushed, pulled)| {
+                format!(
+                    "{} {pushed} · {} {pulled}",
+                    i18n.t(Key::SyncPushed),
+                    i18n.t(Key::SyncPulled)
+                )
+            });
         let clock = view.clock_off_ms.map(|off| {
             let minutes = (off.abs() / 60_000.0).round();
             i18n.pick_text(

@@ -50,7 +50,8 @@ pub fn ConflictsPage() -> impl IntoView {
     let rows = move || {
         let items = list.get().unwrap_or_default();
         if items.is_empty() {
-            return view! { <p data-testid="no-conflicts">{i18n.t(Key::NoConflicts)}</p> }.into_any();
+            return view! { <p data-testid="no-conflicts">{i18n.t(Key::NoConflicts)}</p> }
+                .into_any();
         }
         items
             .into_iter()

@@ -90,7 +90,10 @@ pub fn PlanPage() -> impl IntoView {
             </div>
             <crate::components::FieldError message=error/>
             {move || match plan.get() {
-                None => view! { <p class="empty" data-testid="no-plan">{move || i18n.t(Key::NoPlan)}</p> }.into_any(),
+                None => view! {
+                    <p class="empty" data-testid="no-plan">{move || i18n.t(Key::NoPlan)}</p>
+                    <NewPlan error/>
+                }.into_any(),
                 Some(plan) => view! { <Checklist plan ticks open_sections/> }.into_any(),
             }}
         </SectionPage>
@@ -453,6 +456,57 @@ fn MeasureEditor(
                 </div>
             </Show>
             <crate::components::FieldError message=error/>
+        </div>
+    }
+}
+
+/// "新建本年度计划": a village with no plan yet (e.g. one made on the
+/// township's server) starts this year's from a template or empty.
+#[component]
+fn NewPlan(error: RwSignal<Option<(&'static str, &'static str)>>) -> impl IntoView {
+    use fieldbook_core::templates::{Template, builtin, empty_plan};
+    let i18n = use_i18n();
+    let state = use_app_state();
+    let create = move |template: Option<fieldbook_core::templates::TemplateId>| {
+        let Some(village) = state.village() else {
+            return;
+        };
+        let year = chrono::Datelike::year(&crate::state::today());
+        let mut next_id = crate::state::new_id;
+        let plan = match template {
+            Some(id) => Template::get(id).instantiate(village.id, year, &mut next_id),
+            None => empty_plan(village.id, year, &format!("{year}年工作计划"), &mut next_id),
+        };
+        leptos::task::spawn_local(async move {
+            match state.save(None, plan).await {
+                Ok(()) => error.set(None),
+                Err(e) => error.set(Some((e.zh(), e.en()))),
+            }
+        });
+    };
+    let buttons = builtin()
+        .into_iter()
+        .map(|t| Some(t.id))
+        .chain([None])
+        .enumerate()
+        .map(|(i, choice)| {
+            let title = choice.map_or_else(
+                || i18n.pick("空白计划", "An empty plan").to_string(),
+                |id| {
+                    let t = Template::get(id);
+                    i18n.pick(t.title(), t.title_en()).to_string()
+                },
+            );
+            view! {
+                <button type="button" class="choice" data-testid=format!("new-plan-{i}")
+                    on:click=move |_| create(choice)>{title}</button>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="field" data-testid="new-plan">
+            <h3>{move || i18n.t(Key::NewPlan)}</h3>
+            <div class="choices">{buttons}</div>
         </div>
     }
 }

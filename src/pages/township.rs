@@ -15,8 +15,20 @@ fn spelled(period: Period) -> String {
     let start = period.start();
     match period {
         Period::Month { .. } => start.format("%Y-%m").to_string(),
-        Period::Quarter { .. } => format!("{}-Q{}", start.format("%Y"), (start.format("%m").to_string().parse::<u32>().unwrap_or(1) + 2) / 3),
-        Period::HalfYear { .. } => format!("{}-H{}", start.format("%Y"), if start.format("%m").to_string() == "01" { 1 } else { 2 }),
+        Period::Quarter { .. } => format!(
+            "{}-Q{}",
+            start.format("%Y"),
+            (start.format("%m").to_string().parse::<u32>().unwrap_or(1) + 2) / 3
+        ),
+        Period::HalfYear { .. } => format!(
+            "{}-H{}",
+            start.format("%Y"),
+            if start.format("%m").to_string() == "01" {
+                1
+            } else {
+                2
+            }
+        ),
         Period::Year { .. } => start.format("%Y").to_string(),
     }
 }
@@ -62,7 +74,9 @@ pub fn TownshipPage() -> impl IntoView {
                 "/api/v1/township/indicators?village={village}&period={}",
                 spelled(period)
             );
-            crate::sync::get::<VillageIndicators>(&session, &path).await.ok()
+            crate::sync::get::<VillageIndicators>(&session, &path)
+                .await
+                .ok()
         }
     });
     let period_buttons = periods
@@ -115,20 +129,23 @@ pub fn TownshipPage() -> impl IntoView {
                     }
                 })
                 .collect_view();
-            Some(view! {
-                <div class="table-wrap">
-                    <table class="register" data-testid="township-table">
-                        <thead><tr>
-                            <th scope="col">{i18n.t(Key::Village)}</th>
-                            <th scope="col">{i18n.t(Key::Households)}</th>
-                            {head}
-                            <th scope="col">{i18n.t(Key::LastSync)}</th>
-                            <th scope="col">{i18n.t(Key::OpenConflicts)}</th>
-                        </tr></thead>
-                        <tbody>{rows}</tbody>
-                    </table>
-                </div>
-            }.into_any())
+            Some(
+                view! {
+                    <div class="table-wrap">
+                        <table class="register" data-testid="township-table">
+                            <thead><tr>
+                                <th scope="col">{i18n.t(Key::Village)}</th>
+                                <th scope="col">{i18n.t(Key::Households)}</th>
+                                {head}
+                                <th scope="col">{i18n.t(Key::LastSync)}</th>
+                                <th scope="col">{i18n.t(Key::OpenConflicts)}</th>
+                            </tr></thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }
+                .into_any(),
+            )
         }
     };
     let detail_view = move || {

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CHROMIUM, CHROMIUM_ARGS, PHONE } from "./browser";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as net from "node:net";
 
 export function requireEnv(name: string): string {
@@ -28,11 +28,26 @@ async function freePort(): Promise<number> {
 
 export class AppServer {
   private process: ChildProcess | null = null;
+  /** The server's own SQLite folder, kept across restarts of one test. */
+  readonly dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "fieldbook-data-"));
 
   constructor(
     readonly port: number,
     public dist: string,
   ) {}
+
+  /**
+   * Runs an admin command on the server's database (it may be running), with
+   * `stdin` as its standard input (a password). Returns its output.
+   */
+  admin(args: string[], stdin?: string): string {
+    const ran = spawnSync(requireEnv("FIELDBOOK_SERVER_BIN"), ["--data-dir", this.dataDir, ...args], {
+      input: stdin === undefined ? "" : `${stdin}\n`,
+      encoding: "utf8",
+    });
+    if (ran.status !== 0) throw new Error(`fieldbook-server ${args.join(" ")} failed: ${ran.stderr}`);
+    return ran.stdout.trim();
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -43,7 +58,7 @@ export class AppServer {
     this.dist = dist;
     const child = spawn(
       requireEnv("FIELDBOOK_SERVER_BIN"),
-      ["--host", "127.0.0.1", "--port", String(this.port), "--dist", dist],
+      ["--host", "127.0.0.1", "--port", String(this.port), "--dist", dist, "--data-dir", this.dataDir],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     this.process = child;
@@ -93,6 +108,7 @@ export const test = base.extend<{ server: AppServer; profile: BrowserContext }>(
     await server.start();
     await use(server);
     await server.stop();
+    fs.rmSync(server.dataDir, { recursive: true, force: true });
   },
   // A browser with a real profile on disk, as on a phone. Playwright's usual
   // contexts are incognito, where Chromium neither offers to install an app

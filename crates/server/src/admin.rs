@@ -183,6 +183,11 @@ pub async fn settle(
 ) -> Result<PushResponse, ApiError> {
     let device = server_device(db).await?;
     let mut tx = db.pool.begin().await?;
+    // The cursor lock first: nothing is read before this transaction holds
+    // the write lock, so a push cannot slip in between the read and the write.
+    sqlx::query("UPDATE counters SET value = value + 0 WHERE name = 'cursor'")
+        .execute(&mut *tx)
+        .await?;
     let (village, state) = load_state(&mut tx, record)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such record".into()))?;
@@ -192,6 +197,12 @@ pub async fn settle(
     let current = state
         .field(field)
         .ok_or_else(|| ApiError::field("field", "the record has no such field"))?;
+    // Settling chooses between values that met; it is not a way to edit.
+    if current.conflicts().is_empty() {
+        return Err(ApiError::Conflict(
+            "this field has no open conflict to settle".into(),
+        ));
+    }
     let latest = current.changes().map(|c| c.ts).max().unwrap_or(Hlc::ZERO);
     let ts = Clock::resume(latest).tick(now_ms);
     let seq = take_server_seqs(&mut tx, 1).await?;

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -28,7 +28,7 @@ use crate::auth::{
     new_token, token_hash, verify_password,
 };
 use crate::error::ApiError;
-use crate::json::ApiJson;
+use crate::json::{ApiJson, ApiQuery};
 use crate::sync as server_sync;
 
 /// The API's routes, relative to `/api/v1`.
@@ -46,20 +46,36 @@ pub fn routes() -> Router<AppState> {
         .fallback(|| async { ApiError::NotFound("no such API route".into()) })
 }
 
-/// The client's address, when the server was started with connect info
-/// (the binary is; a test's router may not be).
+/// The client's address: the peer's, or behind a trusted reverse proxy
+/// (`--trust-forwarded-for`) the first address of `X-Forwarded-For`.
+/// `None` when the server was started without connect info (a test's
+/// router).
 pub struct ClientAddr(pub Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = state
+            .trust_forwarded_for
+            .then(|| {
+                parts
+                    .headers
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+                    .and_then(|a| a.trim().parse().ok())
+            })
+            .flatten();
+        Ok(ClientAddr(forwarded.or_else(|| {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+                .map(|c| c.0.ip())
+        })))
     }
 }
 
@@ -93,6 +109,10 @@ async fn login(
 ) -> Result<Json<LoginResponse>, ApiError> {
     let now = state.now_ms();
     let address = address.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+    let request = LoginRequest {
+        username: request.username.trim().to_string(),
+        ..request
+    };
     let limiter: &LoginLimiter = &state.limiter;
     let user_key = format!("user:{}", request.username.to_lowercase());
     let address_key = format!("addr:{address}");
@@ -100,6 +120,10 @@ async fn login(
         .check(&address_key, MAX_FAILURES_PER_ADDRESS, now)
         .and_then(|()| limiter.check(&user_key, MAX_FAILURES_PER_USER, now))
         .map_err(ApiError::TooManyRequests)?;
+    // Counted before the (slow) check, so that attempts sent all at once
+    // cannot slip past the limit together.
+    limiter.fail(&address_key, now);
+    limiter.fail(&user_key, now);
 
     let row = sqlx::query("SELECT id, password_hash, disabled FROM users WHERE username = $1")
         .bind(&request.username)
@@ -119,12 +143,12 @@ async fn login(
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     let Some(id) = id.filter(|_| good && !disabled) else {
-        limiter.fail(&address_key, now);
-        limiter.fail(&user_key, now);
         tracing::info!(username = request.username, address, "failed login");
         return Err(ApiError::Unauthorized("wrong username or password"));
     };
+    // A good login takes its attempt back.
     limiter.clear(&user_key);
+    limiter.forgive(&address_key);
     let token = new_token();
     let expires_ms = now + state.session_ttl_ms;
     sqlx::query(
@@ -200,7 +224,7 @@ pub struct VillageQuery {
 async fn conflicts(
     State(state): State<AppState>,
     session: Session,
-    Query(query): Query<VillageQuery>,
+    ApiQuery(query): ApiQuery<VillageQuery>,
 ) -> Result<Json<ConflictList>, ApiError> {
     let villages = chosen_villages(&session.user, query.village.as_deref())?;
     let mut out = Vec::new();
@@ -262,13 +286,16 @@ async fn settle(
     Ok(Json(response))
 }
 
-/// `?period=2026-Q3` (the current year when absent) and, for one
+/// `?period=2026-Q3` (the current year when absent), `&today=2026-11-29`
+/// (the asker's date; the server's local date when absent) and, for one
 /// village's detail, `&village=…`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodQuery {
     /// `2026`, `2026-H1`, `2026-Q3` or `2026-11`.
     pub period: Option<String>,
+    /// Today, on the asker's calendar.
+    pub today: Option<chrono::NaiveDate>,
     /// The village, for `/township/indicators`.
     pub village: Option<String>,
 }
@@ -283,11 +310,18 @@ fn township_reader(session: &Session) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Today on the server's clock (UTC) and the asked period.
-fn period_of(now_ms: u64, asked: Option<&str>) -> Result<(chrono::NaiveDate, Period), ApiError> {
-    let today = chrono::DateTime::from_timestamp_millis(now_ms as i64)
-        .map(|t| t.date_naive())
-        .unwrap_or_default();
+/// Today (as asked, or on the server's local calendar) and the asked
+/// period.
+fn period_of(
+    now_ms: u64,
+    today: Option<chrono::NaiveDate>,
+    asked: Option<&str>,
+) -> Result<(chrono::NaiveDate, Period), ApiError> {
+    let today = today.unwrap_or_else(|| {
+        chrono::DateTime::from_timestamp_millis(now_ms as i64)
+            .map(|t| t.with_timezone(&chrono::Local).date_naive())
+            .unwrap_or_default()
+    });
     let period = match asked {
         None => Period::year_of(today),
         Some(text) => parse_period(text)
@@ -324,11 +358,11 @@ async fn village_data(
 async fn summary(
     State(state): State<AppState>,
     session: Session,
-    Query(query): Query<PeriodQuery>,
+    ApiQuery(query): ApiQuery<PeriodQuery>,
 ) -> Result<Json<Summary>, ApiError> {
     township_reader(&session)?;
     let now = state.now_ms();
-    let (today, period) = period_of(now, query.period.as_deref())?;
+    let (today, period) = period_of(now, query.today, query.period.as_deref())?;
     let rules = Rules::default();
     let mut villages = Vec::new();
     for id in chosen_villages(&session.user, query.village.as_deref())? {
@@ -336,11 +370,13 @@ async fn summary(
             continue;
         };
         let open_conflicts: i64 =
-            sqlx::query("SELECT COUNT(*) FROM records WHERE village_id = $1 AND conflicts > 0")
+            sqlx::query("SELECT conflicts FROM records WHERE village_id = $1 AND conflicts > 0")
                 .bind(&id)
-                .fetch_one(&state.db.pool)
+                .fetch_all(&state.db.pool)
                 .await?
-                .get(0);
+                .iter()
+                .map(|r| r.get::<i64, _>(0))
+                .sum();
         let village_id = Id::parse_str(&id).unwrap_or_default();
         let counts = indicators(&data, village_id, period, today, &rules)
             .iter()
@@ -364,7 +400,7 @@ async fn summary(
 async fn village_indicators(
     State(state): State<AppState>,
     session: Session,
-    Query(query): Query<PeriodQuery>,
+    ApiQuery(query): ApiQuery<PeriodQuery>,
 ) -> Result<Json<VillageIndicators>, ApiError> {
     township_reader(&session)?;
     let id = query
@@ -373,7 +409,7 @@ async fn village_indicators(
         .ok_or_else(|| ApiError::field("village", "say which village"))?;
     let id = chosen_villages(&session.user, Some(id))?.remove(0);
     let now = state.now_ms();
-    let (today, period) = period_of(now, query.period.as_deref())?;
+    let (today, period) = period_of(now, query.today, query.period.as_deref())?;
     let (village, _, data) = village_data(&state, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such village".into()))?;

@@ -245,6 +245,14 @@ impl LoginLimiter {
         map.entry(key.to_string()).or_default().push(now_ms);
     }
 
+    /// Takes back `key`'s latest attempt (it was a good login).
+    pub fn forgive(&self, key: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(times) = map.get_mut(key) {
+            times.pop();
+        }
+    }
+
     /// Forgets `key`'s failures (after a good login).
     pub fn clear(&self, key: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());

@@ -61,6 +61,9 @@ pub struct AppConfig {
     pub clock: ClockFn,
     /// How long a session lasts.
     pub session_ttl_ms: u64,
+    /// Behind a reverse proxy: take the client's address from
+    /// `X-Forwarded-For` (for the per-address login limit).
+    pub trust_forwarded_for: bool,
 }
 
 impl AppConfig {
@@ -71,6 +74,7 @@ impl AppConfig {
             db,
             clock: system_clock(),
             session_ttl_ms: SESSION_TTL_MS,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct AppState {
     /// One push (or settle) at a time in this process; the database's
     /// cursor lock orders them across processes.
     pub push_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Read the client's address from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
     clock: ClockFn,
 }
 
@@ -105,6 +111,7 @@ pub fn app(config: &AppConfig) -> Router {
         limiter: Arc::default(),
         session_ttl_ms: config.session_ttl_ms,
         push_lock: Arc::default(),
+        trust_forwarded_for: config.trust_forwarded_for,
         clock: config.clock.clone(),
     };
     let api = api::routes()

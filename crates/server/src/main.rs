@@ -53,6 +53,11 @@ struct ServeArgs {
     /// The certificate's private key (PEM).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Behind a reverse proxy that sets X-Forwarded-For: count login attempts
+    /// per client address from it (otherwise every client shares the
+    /// proxy's address).
+    #[arg(long)]
+    trust_forwarded_for: bool,
     /// On first start, create a demo village with the synthetic data and a
     /// demo worker login, and print the login.
     #[arg(long)]
@@ -235,8 +240,11 @@ async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
     let addr: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
         .with_context(|| format!("--host {} is not an IP address", args.host))?;
-    let router = app(&AppConfig::new(args.dist, db.clone()))
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let config = AppConfig {
+        trust_forwarded_for: args.trust_forwarded_for,
+        ..AppConfig::new(args.dist, db.clone())
+    };
+    let router = app(&config).into_make_service_with_connect_info::<SocketAddr>();
 
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)

@@ -83,6 +83,14 @@ pub async fn push(
     // The records touched, with their village, loaded once.
     let mut records = Records::load(&mut tx, fresh.iter().map(|c| c.record)).await?;
     for change in &fresh {
+        if change.record.kind == RecordKind::Village {
+            rejected.push(Rejection {
+                seq: change.seq,
+                reason: "a village's name and township are kept by the township's administrator"
+                    .into(),
+            });
+            continue;
+        }
         let village = records.village_for(&mut tx, change, &fresh).await?;
         match village {
             Some(village) if user.can_write(&village) => {}
@@ -152,13 +160,7 @@ pub async fn push(
         .bind(cursor as i64)
         .execute(&mut *tx)
         .await?;
-    for village in &user.villages {
-        sqlx::query("UPDATE villages SET last_sync_ms = $1 WHERE id = $2")
-            .bind(now_ms as i64)
-            .bind(village)
-            .execute(&mut *tx)
-            .await?;
-    }
+    mark_synced(&mut tx, user, now_ms).await?;
     tx.commit().await?;
 
     accepted.sort_unstable();
@@ -168,6 +170,26 @@ pub async fn push(
         rejected,
         server_time_ms: now_ms,
     })
+}
+
+/// Notes that a phone of the worker's villages synced now (an officer's or
+/// admin's reading is not a phone's sync).
+async fn mark_synced(
+    tx: &mut Transaction<'_, Any>,
+    user: &User,
+    now_ms: u64,
+) -> Result<(), ApiError> {
+    if user.role != crate::auth::Role::Worker {
+        return Ok(());
+    }
+    for village in &user.villages {
+        sqlx::query("UPDATE villages SET last_sync_ms = $1 WHERE id = $2")
+            .bind(now_ms as i64)
+            .bind(village)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The bodies the server holds under `device`'s numbers among `changes`.
@@ -488,13 +510,9 @@ pub async fn pull(
     } else {
         head
     };
-    for village in &user.villages {
-        sqlx::query("UPDATE villages SET last_sync_ms = $1 WHERE id = $2")
-            .bind(now_ms as i64)
-            .bind(village)
-            .execute(&db.pool)
-            .await?;
-    }
+    let mut tx = db.pool.begin().await?;
+    mark_synced(&mut tx, user, now_ms).await?;
+    tx.commit().await?;
     Ok(PullResponse {
         changes,
         next_cursor,

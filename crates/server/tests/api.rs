@@ -175,6 +175,20 @@ on_both! {
         let (_, more) = new_household(&t.li_village, "011", device(1), own.len() as u64 + 1, t.now());
         mixed.extend(more);
         assert_eq!(t.push(&wang, device(1), &mixed).await.0, StatusCode::FORBIDDEN);
+        // Nor may she rename her own village: villages are the administrator's.
+        let village_ref = fieldbook_core::sync::RecordRef {
+            kind: fieldbook_core::sync::RecordKind::Village,
+            id: fieldbook_core::Id::parse_str(&t.wang_village).unwrap(),
+        };
+        let mut rename = own[0].clone();
+        rename.record = village_ref;
+        rename.field = "name".into();
+        rename.value = json!("新村");
+        rename.seq = 1;
+        let (status, body) = t.push(&wang, device(1), &[rename]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["accepted"], json!([]));
+        assert!(body["rejected"][0]["reason"].as_str().unwrap().contains("administrator"));
         // Reading: 李庄村's conflicts, and its records never come in a pull.
         let path = format!("/api/v1/conflicts?village={}", t.li_village);
         assert_eq!(t.get(&path, Some(&wang)).await.0, StatusCode::FORBIDDEN);
@@ -279,6 +293,27 @@ on_both! {
         t.login("wang").await;
     }
 
+    async fn logins_sent_all_at_once_do_not_slip_past_the_limit(t: &TestServer) {
+        let mut attempts = tokio::task::JoinSet::new();
+        for _ in 0..12 {
+            let router = t.router.clone();
+            attempts.spawn(async move {
+                use tower::ServiceExt;
+                let request = http::Request::post("/api/v1/login")
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(
+                        json!({"username": "wang", "password": "a wrong guess"}).to_string(),
+                    ))
+                    .unwrap();
+                router.oneshot(request).await.unwrap().status()
+            });
+        }
+        let statuses = attempts.join_all().await;
+        let tried = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+        let stopped = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+        assert_eq!((tried, stopped), (5, 7), "{statuses:?}");
+    }
+
     async fn sessions_end_when_expired_revoked_or_the_user_is_disabled(t: &TestServer) {
         let token = t.login("wang").await;
         t.advance(fieldbook_server::SESSION_TTL_MS + 1);
@@ -352,6 +387,10 @@ on_both! {
             ("wrong role reads the summary", "GET", "/api/v1/township/summary", Some(&wang), None, StatusCode::FORBIDDEN, None),
             ("login without a password", "POST", "/api/v1/login", None, bytes(&json!({"username": "wang"})), StatusCode::BAD_REQUEST, None),
             ("unknown route", "GET", "/api/v1/nothing", Some(&wang), None, StatusCode::NOT_FOUND, None),
+            ("settle a field with no conflict", "POST", "/api/v1/conflicts/settle", Some(&wang),
+                bytes(&json!({"record": seed[0].record, "field": "number", "value": "999"})), StatusCode::CONFLICT, None),
+            ("unknown query parameter", "GET", "/api/v1/township/summary?perod=2026", Some(&officer), None, StatusCode::BAD_REQUEST, None),
+            ("a date that is no date", "GET", "/api/v1/township/summary?today=2026-02-30", Some(&officer), None, StatusCode::BAD_REQUEST, None),
             ("settle a value of the wrong type", "POST", "/api/v1/conflicts/settle", Some(&wang),
                 bytes(&json!({"record": seed[0].record, "field": "flags", "value": 7})), StatusCode::BAD_REQUEST, Some("value")),
         ];
