@@ -10,26 +10,16 @@ use crate::components::{SectionPage, local_time};
 use crate::i18n::{Key, use_i18n};
 use crate::state::{today, use_app_state};
 
-/// A period as the API spells it.
+/// A period as the API spells it: `2026`, `2026-H2`, `2026-Q4`, `2026-11`.
 fn spelled(period: Period) -> String {
+    use chrono::Datelike;
     let start = period.start();
+    let (year, month) = (start.year(), start.month());
     match period {
-        Period::Month { .. } => start.format("%Y-%m").to_string(),
-        Period::Quarter { .. } => format!(
-            "{}-Q{}",
-            start.format("%Y"),
-            (start.format("%m").to_string().parse::<u32>().unwrap_or(1) + 2) / 3
-        ),
-        Period::HalfYear { .. } => format!(
-            "{}-H{}",
-            start.format("%Y"),
-            if start.format("%m").to_string() == "01" {
-                1
-            } else {
-                2
-            }
-        ),
-        Period::Year { .. } => start.format("%Y").to_string(),
+        Period::Month { .. } => format!("{year}-{month:02}"),
+        Period::Quarter { .. } => format!("{year}-Q{}", (month - 1) / 3 + 1),
+        Period::HalfYear { .. } => format!("{year}-H{}", if month <= 6 { 1 } else { 2 }),
+        Period::Year { .. } => format!("{year}"),
     }
 }
 
@@ -60,7 +50,11 @@ pub fn TownshipPage() -> impl IntoView {
         let session = state.session.get();
         async move {
             let session = session?;
-            let path = format!("/api/v1/township/summary?period={}", spelled(period));
+            let path = format!(
+                "/api/v1/township/summary?period={}&today={}",
+                spelled(period),
+                today()
+            );
             Some(crate::sync::get::<Summary>(&session, &path).await)
         }
     });
@@ -71,8 +65,9 @@ pub fn TownshipPage() -> impl IntoView {
         async move {
             let (session, village) = (session?, village?);
             let path = format!(
-                "/api/v1/township/indicators?village={village}&period={}",
-                spelled(period)
+                "/api/v1/township/indicators?village={village}&period={}&today={}",
+                spelled(period),
+                today()
             );
             crate::sync::get::<VillageIndicators>(&session, &path)
                 .await
