@@ -42,6 +42,7 @@ pub fn App(
             <div class="shell">
                 <header class="app-header">
                     <h1 data-testid="app-name">{move || i18n.t(Key::AppName)}</h1>
+                    <crate::components::SyncBadge/>
                 </header>
                 <UpdateBanner/>
                 <main class="page">

@@ -244,6 +244,7 @@ messages! {
     BackupFailed => "无法导出备份文件，请再试一次。", "The backup file could not be made. Try again.";
     ImportBackup => "从备份文件导入", "Import a backup file";
     SyncLabel => "同步", "Sync";
+    SyncFailed => "同步未完成", "Sync did not finish";
     NewPlan => "新建本年度计划", "Start this year's plan";
     UpdateWait => "（请先保存或离开表单、等同步完成）", "(save or leave the form, and let sync finish, first)";
     ServerAddress => "服务器地址", "Server address";
@@ -261,7 +262,7 @@ messages! {
     NeverSynced => "尚未同步", "Not synced yet";
     SyncOnMobileData => "使用移动数据时也同步（默认只在 Wi-Fi 下同步）", "Sync on mobile data too (by default only on Wi-Fi)";
     LogoutRefused => "还有未同步的修改，不能退出：请先同步，或先导出备份文件。", "Changes are waiting to sync: sync first, or export a backup file, before signing out.";
-    EraseAndSignOut => "已导出备份：清除本机数据并退出", "I exported a backup: erase this phone's data and sign out";
+    EraseAndSignOut => "退出并清除本机数据（共用手机）", "Sign out and erase this phone's data (shared phone)";
     EraseConfirm => "将删除本机上的全部记录和未同步的修改，此操作不能撤销。", "Every record and unsynced change on this phone will be deleted. This cannot be undone.";
     EraseConfirmButton => "确认清除", "Erase";
     ConflictsToReview => "处不同值待核对", "differing values to review";

@@ -146,6 +146,13 @@ impl AppState {
             .with_value(Clone::clone)
             .ok_or_else(|| StorageError::Unavailable("the store is not open".into()))?;
         let outbox = store.outbox().await?;
+        // Remember what this backup covers, for sign-out (see
+        // `unsynced_are_backed_up`).
+        let meta = store.sync_meta().await?;
+        let _ = <gloo_storage::LocalStorage as gloo_storage::Storage>::set(
+            "fieldbook.backup",
+            (meta.next_seq, outbox.len()),
+        );
         Ok(fieldbook_core::backup::Backup::new(
             store.device_id(),
             now_ms() as u64,
@@ -252,6 +259,23 @@ impl AppState {
         Ok(())
     }
 
+    /// Whether every unsynced change is in a backup file exported since the
+    /// last change (or nothing waits to be synced).
+    pub async fn unsynced_are_backed_up(&self) -> bool {
+        let Ok(store) = self.store() else {
+            return false;
+        };
+        let (Ok(meta), Ok(waiting)) = (store.sync_meta().await, store.outbox_len().await) else {
+            return false;
+        };
+        if waiting == 0 {
+            return true;
+        }
+        let exported: Option<(u64, usize)> =
+            <gloo_storage::LocalStorage as gloo_storage::Storage>::get("fieldbook.backup").ok();
+        exported == Some((meta.next_seq, waiting))
+    }
+
     /// Signs in and keeps the session.
     pub async fn login(
         &self,
@@ -269,9 +293,15 @@ impl AppState {
         Ok(())
     }
 
-    /// Signs out (the records stay unless `erase`); refused while changes
-    /// wait to be synced, unless `erase` was confirmed after a backup.
+    /// Signs out; with `erase` (a shared phone) also deletes every record on
+    /// this phone. Refused while changes wait that are neither synced nor in
+    /// a backup file exported since the last change.
     pub async fn logout(&self, erase: bool) -> Result<(), StorageError> {
+        if !self.unsynced_are_backed_up().await {
+            return Err(StorageError::Other(
+                "changes are waiting to be synced or backed up".into(),
+            ));
+        }
         if let Some(session) = self.session.get_untracked() {
             crate::sync::logout(&session).await;
         }
@@ -289,6 +319,7 @@ impl AppState {
             let mut record = SyncRecord::load();
             record.last_ok_ms = None;
             record.save();
+            <gloo_storage::LocalStorage as gloo_storage::Storage>::delete("fieldbook.backup");
             self.sync.set(SyncView::default());
         }
         Ok(())

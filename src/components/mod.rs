@@ -13,5 +13,5 @@ pub use field_error::FieldError;
 pub use form_field::{TextField, problem_text};
 pub use import_backup::ImportBackup;
 pub use section_page::SectionPage;
-pub use sync_panel::{LoginForm, SyncPanel, local_time};
+pub use sync_panel::{LoginForm, SyncBadge, SyncPanel, local_time};
 pub use update_banner::UpdateBanner;

@@ -104,20 +104,22 @@ pub fn SyncPanel() -> impl IntoView {
         record.mobile_data = on;
         record.save();
     };
-    let logout = move |_| {
-        if state.unsynced.get_untracked() > 0 {
-            logout_refused.set(true);
-            return;
-        }
+    // Sign-out keeps the records, or erases them on a shared phone (after a
+    // confirmation); either is refused while changes wait that are neither
+    // synced nor in a backup exported since.
+    let sign_out = move |erase: bool| {
         leptos::task::spawn_local(async move {
-            let _ = state.logout(false).await;
-        });
-    };
-    let erase = move |_| {
-        leptos::task::spawn_local(async move {
-            let _ = state.logout(true).await;
-            confirm_erase.set(false);
+            if !state.unsynced_are_backed_up().await {
+                logout_refused.set(true);
+                return;
+            }
             logout_refused.set(false);
+            if erase && !confirm_erase.get_untracked() {
+                confirm_erase.set(true);
+                return;
+            }
+            let _ = state.logout(erase).await;
+            confirm_erase.set(false);
         });
     };
     let status = move || {
@@ -181,14 +183,15 @@ pub fn SyncPanel() -> impl IntoView {
                         {move || i18n.t(Key::SyncOnMobileData)}
                     </label>
                 </Show>
-                <button class="secondary" data-testid="logout" on:click=logout>{move || i18n.t(Key::SignOut)}</button>
+                <button class="secondary" data-testid="logout" on:click=move |_| sign_out(false)>{move || i18n.t(Key::SignOut)}</button>
+                <button class="secondary" data-testid="erase" on:click=move |_| sign_out(true)>{move || i18n.t(Key::EraseAndSignOut)}</button>
                 <Show when=move || logout_refused.get()>
                     <p class="error" role="alert" data-testid="logout-refused">{move || i18n.t(Key::LogoutRefused)}</p>
-                    <button class="danger" data-testid="erase" on:click=move |_| confirm_erase.set(true)>{move || i18n.t(Key::EraseAndSignOut)}</button>
                 </Show>
                 <Show when=move || confirm_erase.get()>
                     <p class="error" role="alert">{move || i18n.t(Key::EraseConfirm)}</p>
-                    <button class="danger" data-testid="erase-confirm" on:click=erase>{move || i18n.t(Key::EraseConfirmButton)}</button>
+                    <button class="danger" data-testid="erase-confirm" on:click=move |_| sign_out(true)>{move || i18n.t(Key::EraseConfirmButton)}</button>
+                    <button class="secondary" on:click=move |_| confirm_erase.set(false)>{move || i18n.t(Key::Cancel)}</button>
                 </Show>
             }
         })
@@ -207,5 +210,46 @@ pub fn SyncPanel() -> impl IntoView {
                 {signed_in}
             </Show>
         </div>
+    }
+}
+
+/// The line under the app's title on every page, once signed in: the
+/// unsynced count and the last good sync, "syncing…", or that the last sync
+/// failed (a tap opens 设置 with the reason).
+#[component]
+pub fn SyncBadge() -> impl IntoView {
+    let i18n = use_i18n();
+    let state = use_app_state();
+    let text = move || {
+        let sync = state.sync.get();
+        let unsynced = state.unsynced.get();
+        if sync.running {
+            return (false, i18n.t(Key::Syncing).to_string());
+        }
+        if sync.error.is_some() {
+            return (
+                true,
+                format!(
+                    "{} · {unsynced} {}",
+                    i18n.t(Key::SyncFailed),
+                    i18n.t(Key::Unsynced)
+                ),
+            );
+        }
+        let last = sync.last_ok_ms.map_or_else(
+            || i18n.t(Key::NeverSynced).to_string(),
+            |ms| format!("{} {}", i18n.t(Key::LastSync), local_time(ms)),
+        );
+        (
+            false,
+            format!("{unsynced} {} · {last}", i18n.t(Key::Unsynced)),
+        )
+    };
+    view! {
+        <Show when=move || state.session.with(|s| s.as_ref().is_some_and(|s| !s.is_township()))>
+            <a href="/settings" class=move || if text().0 { "sync-badge failed" } else { "sync-badge" } data-testid="sync-badge">
+                {move || text().1}
+            </a>
+        </Show>
     }
 }

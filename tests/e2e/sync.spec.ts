@@ -2,6 +2,7 @@
 // sync, the same data on both, the conflict reviewed and settled once; the
 // server killed during a push; the messages for a wrong password, an
 // unreachable server and an expired session; the township's summary.
+import AxeBuilder from "@axe-core/playwright";
 import { test, expect, type AppServer } from "./fixtures";
 import type { Browser, Page } from "@playwright/test";
 import { PHONE } from "./browser";
@@ -14,6 +15,12 @@ function setUpVillage(server: AppServer): string {
   server.admin(["user", "add", "wang", "--role", "worker", "--village", village], PASSWORD);
   server.admin(["user", "add", "zhao", "--role", "officer", "--township", "石桥镇"], PASSWORD);
   return village;
+}
+
+async function expectNoViolations(page: Page, screen: string) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const summary = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  expect(summary, `axe violations on ${screen}`).toEqual([]);
 }
 
 async function newPhone(browser: Browser): Promise<Page> {
@@ -129,6 +136,7 @@ test("two phones work offline on one household, sync, and end alike; the conflic
   await phoneA.getByTestId("nav-settings").tap();
   await phoneA.getByTestId("sync-now").tap();
   await expect(phoneA.getByTestId("sync-error")).toContainText("连不上服务器");
+  await expectNoViolations(phoneA, "settings, signed in, sync failed");
   await expect(phoneA.getByTestId("unsynced")).not.toHaveText(/^0 /);
 
   // Back at the office: both sync, then both again.
@@ -154,6 +162,7 @@ test("two phones work offline on one household, sync, and end alike; the conflic
     await expect(conflict.getByTestId("kept-value")).toHaveText("西街2号");
     await expect(conflict.getByTestId("lost-value")).toHaveText("东街1号");
   }
+  await expectNoViolations(phoneA, "conflicts");
   // Settled on phone A; phone B hears of it at its next sync.
   await phoneA.getByTestId("use-other").tap();
   await expect(phoneA.getByTestId("no-conflicts")).toBeVisible();
@@ -171,6 +180,7 @@ test("two phones work offline on one household, sync, and end alike; the conflic
   await expect(line.getByTestId("village-households")).toHaveText("1");
   await line.getByRole("button", { name: "王庄村" }).tap();
   await expect(officer.getByTestId("village-detail")).toContainText("王庄村");
+  await expectNoViolations(officer, "township");
 });
 
 test("a wrong password, a server that is down and an expired session each say what to do", async ({ page, server }) => {
@@ -237,4 +247,47 @@ test("the server killed in the middle of a push: the next sync completes, nothin
     (c) => `${c.change.device}/${c.change.seq}`,
   );
   expect(new Set(ids).size).toBe(ids.length);
+});
+
+test("signing out waits until changes are synced or backed up; a shared phone is erased after a confirmation", async ({
+  page,
+  server,
+}) => {
+  setUpVillage(server);
+  await signIn(page, server, "wang");
+  await expect(page.getByTestId("sync-badge")).toContainText("上次同步成功");
+  await page.getByTestId("nav-households").tap();
+  await page.getByTestId("add-household").tap();
+  await page.getByTestId("number").fill("0009");
+  await page.getByTestId("save-household").tap();
+  await expect(page.getByTestId("household-page")).toBeVisible();
+
+  await page.getByTestId("nav-settings").tap();
+  await page.getByTestId("logout").tap();
+  await expect(page.getByTestId("logout-refused")).toBeVisible();
+  await expect(page.getByTestId("signed-in")).toBeVisible();
+  // A backup holding every waiting change lets the worker sign out; the
+  // records stay.
+  await Promise.all([page.waitForEvent("download"), page.getByTestId("export-backup").tap()]);
+  await page.getByTestId("logout").tap();
+  await expect(page.getByTestId("login-form")).toBeVisible();
+  await page.getByTestId("nav-households").tap();
+  await expect(page.getByTestId("household-row")).toContainText("0009");
+
+  // Signed in again and synced: the shared phone is erased, after a yes.
+  await page.getByTestId("nav-settings").tap();
+  await page.getByTestId("username").fill("wang");
+  await page.getByTestId("password").fill(PASSWORD);
+  await page.getByTestId("login").tap();
+  await expect(page.getByTestId("signed-in")).toBeVisible();
+  await expect(page.getByTestId("unsynced")).toHaveText(/^0 /);
+  await page.getByTestId("erase").tap();
+  await expect(page.getByTestId("erase-confirm")).toBeVisible();
+  await page.getByTestId("erase-confirm").tap();
+  await expect(page.getByTestId("login-form")).toBeVisible();
+  await page.getByTestId("nav-today").tap();
+  await expect(page.getByTestId("first-run")).toBeVisible();
+  // Nothing was lost: the server has the household.
+  const exported = JSON.parse(server.admin(["export"]));
+  expect(exported.villages[0].dataset.households.map((h: { number: string }) => h.number)).toEqual(["0009"]);
 });
