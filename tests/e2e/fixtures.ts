@@ -28,6 +28,8 @@ async function freePort(): Promise<number> {
 
 export class AppServer {
   private process: ChildProcess | null = null;
+  /** More command-line arguments (e.g. `--demo` for the benchmarks). */
+  readonly extraArgs: string[] = [];
   /** The server's own SQLite folder, kept across restarts of one test. */
   readonly dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "fieldbook-data-"));
 
@@ -58,7 +60,7 @@ export class AppServer {
     this.dist = dist;
     const child = spawn(
       requireEnv("FIELDBOOK_SERVER_BIN"),
-      ["--host", "127.0.0.1", "--port", String(this.port), "--dist", dist, "--data-dir", this.dataDir],
+      ["--host", "127.0.0.1", "--port", String(this.port), "--dist", dist, "--data-dir", this.dataDir, ...this.extraArgs],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     this.process = child;
