@@ -27,8 +27,9 @@ pub const SYNC_KEY: &str = "fieldbook.sync";
 
 /// Changes per push request.
 pub const PUSH_BATCH: usize = 500;
-/// Changes per pull page.
-pub const PULL_PAGE: u32 = 1_000;
+/// Changes per pull page: the server's most. Each page is one request and
+/// one IndexedDB transaction.
+pub const PULL_PAGE: u32 = 5_000;
 /// How far the phone's clock may be from the server's before the worker is
 /// told to set it.
 pub const CLOCK_WARNING_MS: f64 = 5.0 * 60.0 * 1000.0;

@@ -653,10 +653,13 @@ fn from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, StorageError> {
 
 /// Every element of a `getAll` result.
 fn decode_all<T: DeserializeOwned>(list: &JsValue) -> Result<Vec<T>, StorageError> {
-    let array: &js_sys::Array = list
-        .dyn_ref()
-        .ok_or_else(|| StorageError::other("getAll did not return an array"))?;
-    array.iter().map(|value| from_js(&value)).collect()
+    if !list.is_instance_of::<js_sys::Array>() {
+        return Err(StorageError::other("getAll did not return an array"));
+    }
+    // One JSON text for the whole list, parsed once: far fewer crossings
+    // between JavaScript and wasm than a stringify per record (the app
+    // loads some 31,000 records at start).
+    from_js(list)
 }
 
 /// Bytes used and the quota, from `navigator.storage.estimate()`; `None`

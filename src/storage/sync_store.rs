@@ -76,7 +76,10 @@ impl Store {
         let touched: BTreeSet<RecordRef> = changes.iter().map(|c| c.record).collect();
         let mut scope = RECORD_STORES.to_vec();
         scope.extend([STATES, CONFLICTS, META]);
-        let tx = Tx::begin(&self.db, &scope, Mode::WriteStrict)?;
+        // The browser's default durability, not "strict": nothing of a pulled
+        // page was acknowledged to the worker, and its cursor commits with
+        // it, so a page lost to a crash is simply pulled again.
+        let tx = Tx::begin(&self.db, &scope, Mode::WriteBulk)?;
         let body = async {
             let mut meta = read_sync_meta(&tx).await?;
             // Every read issued before the first is awaited.

@@ -2,6 +2,7 @@
 //! and prints each step it runs, so a fresh machine and CI do exactly what the
 //! README says.
 
+mod bench;
 mod dist;
 mod postgres;
 mod process;
@@ -21,6 +22,8 @@ commands:
                               (default http://127.0.0.1:8080; --host 0.0.0.0 for phones
                               on the same Wi-Fi)
   build [--build-id ID]       build the PWA into dist/ and print its size
+  bench                       measure size, start-up, search, core, sync, server load and
+                              storage; print a table and write bench/results.json
   test                        run every check and test suite; ends with `N passed, M failed`
   setup                       install what is missing, and nothing else
   demo-data --size S --out F  write the synthetic village (S: small, village, township)
@@ -70,6 +73,7 @@ fn run(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         "demo-data" => demo_data(rest),
+        "bench" => bench::run_all(&root),
         "postgres" => {
             if !rest.is_empty() {
                 bail!("`cargo xtask postgres` takes no options\n\n{USAGE}");

@@ -519,3 +519,87 @@ pub async fn seed_demo(
         households: data.households.len(),
     }))
 }
+
+/// Loads the core's synthetic data of `size` (one village or a township of
+/// 50) as the server's own changes, village by village. Returns (villages,
+/// changes).
+pub async fn load_generated(
+    db: &Db,
+    seed: u64,
+    size: fieldbook_core::generate::Size,
+    today: chrono::NaiveDate,
+    now_ms: u64,
+) -> anyhow::Result<(usize, usize)> {
+    let data = fieldbook_core::generate::generate(seed, size, today);
+    let mut changes = 0;
+    for village in &data.villages {
+        let part = village_part(&data, village.id);
+        sqlx::query(
+            "INSERT INTO villages (id, name, township, created_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(village.id.to_string())
+        .bind(&village.name)
+        .bind(village.township.clone().unwrap_or_default())
+        .bind(now_ms as i64)
+        .execute(&db.pool)
+        .await?;
+        changes += load_dataset(db, &village.id.to_string(), &part, now_ms).await?;
+    }
+    Ok((data.villages.len(), changes))
+}
+
+/// The records of one village of a dataset.
+fn village_part(data: &Dataset, village: Id) -> Dataset {
+    use std::collections::HashSet;
+    let households: HashSet<Id> = data
+        .households
+        .iter()
+        .filter(|h| h.village_id == village)
+        .map(|h| h.id)
+        .collect();
+    let plans: HashSet<Id> = data
+        .plans
+        .iter()
+        .filter(|p| p.village_id == village)
+        .map(|p| p.id)
+        .collect();
+    Dataset {
+        villages: data
+            .villages
+            .iter()
+            .filter(|v| v.id == village)
+            .cloned()
+            .collect(),
+        households: data
+            .households
+            .iter()
+            .filter(|h| households.contains(&h.id))
+            .cloned()
+            .collect(),
+        persons: data
+            .persons
+            .iter()
+            .filter(|p| households.contains(&p.household_id))
+            .cloned()
+            .collect(),
+        visits: data
+            .visits
+            .iter()
+            .filter(|v| households.contains(&v.household_id))
+            .cloned()
+            .collect(),
+        plans: data
+            .plans
+            .iter()
+            .filter(|p| plans.contains(&p.id))
+            .cloned()
+            .collect(),
+        ticks: data
+            .ticks
+            .iter()
+            .filter(|t| plans.contains(&t.plan_id))
+            .cloned()
+            .collect(),
+        ..Dataset::new()
+    }
+}

@@ -72,6 +72,17 @@ enum Command {
     /// Users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Load the synthetic data of `--size` (small, village or township: 50
+    /// villages) as the server's own records, for demonstrations and
+    /// benchmarks.
+    LoadDemo {
+        /// small, village or township.
+        #[arg(long, default_value = "village")]
+        size: String,
+        /// The generator's seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Print every village's records, the users (without passwords) and the
     /// change log as JSON.
     Export {
@@ -184,6 +195,19 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::User(UserCommand::Disable { username })) => {
             admin::disable_user(&db, &username).await?;
             println!("{username} can no longer sign in");
+            Ok(())
+        }
+        Some(Command::LoadDemo { size, seed }) => {
+            let size = match size.as_str() {
+                "small" => fieldbook_core::generate::Size::Small,
+                "village" => fieldbook_core::generate::Size::Village,
+                "township" => fieldbook_core::generate::Size::Township,
+                other => bail!("--size {other}: use small, village or township"),
+            };
+            let today = chrono::Utc::now().date_naive();
+            let (villages, changes) = admin::load_generated(&db, seed, size, today, now()).await?;
+            println!("loaded {villages} village(s), {changes} changes");
+            db.pool.close().await;
             Ok(())
         }
         Some(Command::Export { out }) => {
