@@ -310,7 +310,7 @@ impl Store {
             for change in &changes {
                 outbox.put(&to_js(change)?)?;
             }
-            write_state(&tx, &state)?;
+            write_state(&tx, &state, &after)?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
             Ok(changes)
         }
@@ -604,21 +604,52 @@ fn new_v4() -> Result<Id, StorageError> {
     Ok(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
-/// A record's merge state, if stored.
+/// A record's merge state, if stored. A compact one (see
+/// [`write_state`]) is rebuilt from the stored record.
 async fn read_state(tx: &Tx, record: &RecordRef) -> Result<Option<RecordState>, StorageError> {
     let key = JsValue::from_str(&schema::record_key(record));
     let stored = idb::request(tx.store(STATES)?.get(&key)?).await?;
     if stored.is_undefined() {
         return Ok(None);
     }
-    from_js(&stored).map(Some)
+    let id = JsValue::from_str(&record.id.to_string());
+    let json = idb::request(tx.store(store_of(record.kind))?.get(&id)?).await?;
+    decode_state(record.kind, &stored, &json)
+}
+
+/// A stored merge state: the full one, or `{"created": …}` rebuilt from the
+/// stored record `json` (`None` if that record is missing).
+fn decode_state(
+    kind: RecordKind,
+    stored: &JsValue,
+    json: &JsValue,
+) -> Result<Option<RecordState>, StorageError> {
+    let value: Value = from_js(stored)?;
+    match value.get("created") {
+        Some(created) => {
+            if json.is_undefined() {
+                return Ok(None);
+            }
+            let created = serde_json::from_value(created.clone())?;
+            let record: Value = from_js(json)?;
+            Ok(Some(RecordState::from_created(kind, &record, created)?))
+        }
+        None => Ok(Some(serde_json::from_value(value)?)),
+    }
 }
 
 /// Puts a record's merge state and its open conflicts (deleting the entry
-/// when it has none).
-fn write_state(tx: &Tx, state: &RecordState) -> Result<(), StorageError> {
+/// when it has none). `record` is the record being stored with it: a state
+/// that holds only the record's creation (most records) is kept as
+/// `{"created": {ts, device, first_seq}}` and rebuilt from the record — a
+/// few dozen bytes instead of every change in full.
+fn write_state(tx: &Tx, state: &RecordState, record: &Value) -> Result<(), StorageError> {
     let key = JsValue::from_str(&schema::record_key(&state.record()));
-    tx.store(STATES)?.put_with_key(&to_js(state)?, &key)?;
+    let value = match state.as_created(record) {
+        Some(created) => serde_json::json!({ "created": created }),
+        None => serde_json::to_value(state)?,
+    };
+    tx.store(STATES)?.put_with_key(&to_js(&value)?, &key)?;
     let conflicts: Vec<Conflict> = state.conflicts().collect();
     let kept = tx.store(CONFLICTS)?;
     if conflicts.is_empty() {

@@ -14,7 +14,8 @@ use super::schema::{
     CONFLICTS, META, OUTBOX, PULL_KEY, RECORD_STORES, STATES, SYNC_KEY, record_key, store_of,
 };
 use super::{
-    FailPoint, StorageError, Store, finish, from_js, read_state, read_sync_meta, to_js, write_state,
+    FailPoint, StorageError, Store, decode_state, finish, from_js, read_state, read_sync_meta,
+    to_js, write_state,
 };
 
 /// Where pulling stands with one server: the cursor of the last page taken
@@ -97,8 +98,13 @@ impl Store {
             for (record, state, stored) in reads {
                 let state = state.await?;
                 let stored = stored.await?;
-                states.push(if !state.is_undefined() {
-                    from_js::<RecordState>(&state)?
+                let decoded = if state.is_undefined() {
+                    None
+                } else {
+                    decode_state(record.kind, &state, &stored)?
+                };
+                states.push(if let Some(decoded) = decoded {
+                    decoded
                 } else if !stored.is_undefined() {
                     RecordState::from_snapshot(record.kind, &from_js::<Value>(&stored)?)?
                 } else {
@@ -116,14 +122,17 @@ impl Store {
                 let Some(state) = replica.record(record) else {
                     continue;
                 };
-                write_state(&tx, state)?;
                 match state.materialize() {
                     Ok(object) => {
                         let json = Value::Object(object);
+                        write_state(&tx, state, &json)?;
                         tx.store(store_of(record.kind))?.put(&to_js(&json)?)?;
                         applied.records.push((record.kind, json));
                     }
-                    Err(_) => applied.incomplete += 1,
+                    Err(_) => {
+                        write_state(&tx, state, &Value::Null)?;
+                        applied.incomplete += 1;
+                    }
                 }
             }
             if self.trips(FailPoint::AfterRecordPut) {
@@ -201,7 +210,7 @@ impl Store {
             let json = Value::Object(object);
             tx.store(store)?.put(&to_js(&json)?)?;
             tx.store(OUTBOX)?.put(&to_js(&change)?)?;
-            write_state(&tx, &state)?;
+            write_state(&tx, &state, &json)?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
             Ok(json)
         }

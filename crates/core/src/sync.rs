@@ -573,6 +573,19 @@ impl FieldState {
     }
 }
 
+/// A record's merge state when it holds only the changes that created the
+/// record: see [`RecordState::as_created`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Created {
+    /// The stamp every change carries.
+    pub ts: Hlc,
+    /// The device that made them.
+    pub device: DeviceId,
+    /// The first change's number; the others follow in field-name order.
+    pub first_seq: u64,
+}
+
 /// Every change held for one record, field by field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -609,6 +622,54 @@ impl RecordState {
     /// valid record.
     pub fn materialize(&self) -> Result<Map<String, Value>, String> {
         self.decode().map(Decoded::into_json)
+    }
+
+    /// The compact form of a state that holds exactly the changes that
+    /// created its record and nothing else (by far the most records): the
+    /// stamp, device and first number, from which [`from_created`] rebuilds
+    /// the state given the record. `None` for any other state. `record` is
+    /// the record as stored (e.g. [`materialize`]'s); the answer is checked
+    /// by rebuilding, so a compact form always rebuilds the same state.
+    ///
+    /// [`from_created`]: RecordState::from_created
+    /// [`materialize`]: RecordState::materialize
+    pub fn as_created(&self, record: &Value) -> Option<Created> {
+        let mut winners = self
+            .fields
+            .values()
+            .map(|f| (f.conflicts.is_empty() && f.history.is_empty()).then_some(&f.winner));
+        let first = winners.next()??;
+        let created = Created {
+            ts: first.ts,
+            device: first.device,
+            first_seq: self.fields.values().map(|f| f.winner.seq).min()?,
+        };
+        if winners.any(|w| w.is_none_or(|w| w.ts != created.ts || w.device != created.device)) {
+            return None;
+        }
+        let rebuilt = RecordState::from_created(self.record.kind, record, created).ok()?;
+        (rebuilt == *self).then_some(created)
+    }
+
+    /// The state [`as_created`](RecordState::as_created) made compact, from
+    /// the record and its compact form.
+    pub fn from_created(
+        kind: RecordKind,
+        record: &Value,
+        created: Created,
+    ) -> Result<RecordState, RecordError> {
+        let changes =
+            changes_for_new_record(kind, record, created.ts, created.device, created.first_seq)?;
+        let id = record
+            .get(ID_FIELD)
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or(RecordError::MissingId)?;
+        let mut state = RecordState::new(RecordRef { kind, id });
+        for change in changes {
+            state.apply(change);
+        }
+        Ok(state)
     }
 
     /// A record of which no change is held yet.
@@ -1404,6 +1465,40 @@ mod tests {
             RecordState::from_snapshot(RecordKind::Person, &json!({"name": "x"})).is_err(),
             "a record without an id"
         );
+    }
+
+    #[test]
+    fn a_state_holding_only_its_creation_is_kept_compact() {
+        // A record as the app writes it: the whole struct, defaults and all.
+        let record = serde_json::to_value(crate::model::Person::new(
+            id(1),
+            id(9),
+            "王芳",
+            crate::model::Sex::Female,
+        ))
+        .unwrap();
+        let changes =
+            changes_for_new_record(RecordKind::Person, &record, Hlc::new(7, 0), device(3), 41)
+                .unwrap();
+        let mut state = RecordState::new(person(1));
+        for change in changes {
+            state.apply(change);
+        }
+        let stored = Value::Object(state.materialize().unwrap());
+        let created = state.as_created(&stored).expect("compact");
+        assert_eq!(created.first_seq, 41);
+        assert_eq!(
+            RecordState::from_created(RecordKind::Person, &stored, created).unwrap(),
+            state
+        );
+        // Once edited, it is not.
+        state.apply(name("李娜", 9, 2, 1));
+        let stored = Value::Object(state.materialize().unwrap());
+        assert_eq!(state.as_created(&stored), None);
+        // Nor is a snapshot that does not match the record given.
+        let other = json!({"id": id(1), "household_id": id(9), "name": "别人", "sex": "female"});
+        let fresh = RecordState::from_snapshot(RecordKind::Person, &record).unwrap();
+        assert_eq!(fresh.as_created(&other), None);
     }
 
     #[test]
