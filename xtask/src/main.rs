@@ -4,6 +4,7 @@
 
 mod bench;
 mod dist;
+mod load;
 mod postgres;
 mod process;
 mod suites;
@@ -31,6 +32,14 @@ commands:
                               as JSON to F (seed 1 and today's date by default)
   postgres                    start a throwaway PostgreSQL server for tests, print its URL
                               and keep it until Ctrl-C or end of input
+  load [--devices N] [--changes C] [--villages K] [--database sqlite|postgres]
+       [--same-address] [--server BIN] [--json]
+                              N devices (50) at once against the release server, each:
+                              login, push C changes (20), pull its village (of K, 1);
+                              latency per request kind, throughput, peak server memory
+                              (--same-address: all from 127.0.0.1, not an address each;
+                              --server: that binary, not a fresh release build; --json:
+                              one JSON object on stdout, the progress on stderr)
 ";
 
 fn main() {
@@ -74,6 +83,7 @@ fn run(args: Vec<String>) -> Result<()> {
         }
         "demo-data" => demo_data(rest),
         "bench" => bench::run_all(&root),
+        "load" => load::command(&root, rest),
         "postgres" => {
             if !rest.is_empty() {
                 bail!("`cargo xtask postgres` takes no options\n\n{USAGE}");

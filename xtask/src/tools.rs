@@ -140,10 +140,46 @@ fn ensure_apt_packages() -> Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
+/// Cargo's target folder: `CARGO_TARGET_DIR` (relative to the workspace)
+/// when set, else `target/`.
+pub fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
 /// Builds fieldbook-server in release mode; returns the binary's path.
 pub fn build_server(root: &Path) -> Result<PathBuf> {
-    run(Command::new("cargo").args(["build", "--release", "--package", "fieldbook-server"]))?;
-    Ok(root.join("target/release/fieldbook-server"))
+    run(cargo().args(["build", "--release", "--package", "fieldbook-server"]))?;
+    Ok(target_dir(root).join("release/fieldbook-server"))
+}
+
+/// `cargo`, without the variables `cargo run` gave xtask for its own
+/// package: build scripts that watch them (ring's watches
+/// CARGO_MANIFEST_DIR) would rebuild on every switch between `cargo build`
+/// and `cargo xtask`.
+pub fn cargo() -> Command {
+    let mut cargo = Command::new("cargo");
+    for (name, _) in std::env::vars_os() {
+        if is_package_variable(&name.to_string_lossy()) {
+            cargo.env_remove(name);
+        }
+    }
+    cargo
+}
+
+/// A variable `cargo run` sets for the package it runs.
+fn is_package_variable(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+        )
 }
 
 /// Starts the server on the built app with its data in `data/` (the demo
@@ -157,6 +193,14 @@ pub fn run_server(server: &Path, dist: &Path, args: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_package_variables_of_cargo_run_are_known() {
+        assert!(is_package_variable("CARGO_MANIFEST_DIR"));
+        assert!(is_package_variable("CARGO_PKG_VERSION_MAJOR"));
+        assert!(!is_package_variable("CARGO_TARGET_DIR"));
+        assert!(!is_package_variable("CARGO_HOME"));
+    }
 
     #[test]
     fn reads_a_locked_version() {
