@@ -4,6 +4,7 @@
 //! `fieldbook_core::sync`); `docs/API.md` is the whole contract.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
@@ -107,6 +108,13 @@ async fn login(
     ClientAddr(address): ClientAddr,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    // Argon2 is slow on purpose: a few checks at a time (one per core). The
+    // limits are checked and the attempt counted once this one's turn has
+    // come, so attempts sent all at once still cannot slip past them.
+    let permit = Arc::clone(&state.password_checks)
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let now = state.now_ms();
     let address = address.map_or_else(|| "unknown".to_string(), |a| a.to_string());
     let request = LoginRequest {
@@ -139,9 +147,13 @@ async fn login(
         None => (None, dummy_hash().to_string(), false),
     };
     // Argon2 is slow on purpose: off the async threads.
-    let good = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let good = tokio::task::spawn_blocking(move || {
+        // The permit goes with the check.
+        let _permit = permit;
+        verify_password(&password, &hash)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
     let Some(id) = id.filter(|_| good && !disabled) else {
         tracing::info!(username = request.username, address, "failed login");
         return Err(ApiError::Unauthorized("wrong username or password"));

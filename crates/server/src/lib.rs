@@ -93,6 +93,11 @@ pub struct AppState {
     pub push_lock: Arc<tokio::sync::Mutex<()>>,
     /// Read the client's address from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// Password checks running at once: one per core. Each Argon2 check
+    /// takes 19 MiB and a core for tens of milliseconds; more at once only
+    /// adds memory (500 logins at once peaked at 8.9 GB without this) and
+    /// takes the cores from every other request.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
     clock: ClockFn,
 }
 
@@ -112,6 +117,9 @@ pub fn app(config: &AppConfig) -> Router {
         session_ttl_ms: config.session_ttl_ms,
         push_lock: Arc::default(),
         trust_forwarded_for: config.trust_forwarded_for,
+        password_checks: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        )),
         clock: config.clock.clone(),
     };
     let api = api::routes()
