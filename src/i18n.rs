@@ -104,6 +104,8 @@ messages! {
     NotFoundTitle => "找不到此页面", "Page not found";
     NotFoundBack => "回到今日任务", "Back to Today";
     Loading => "正在读取本机数据…", "Reading this phone's data…";
+    TodayKept => "上次打开时的列表，正在读取本机数据…",
+        "The list as last opened; reading this phone's data…";
     StorageOpenFailed => "无法打开本机数据库", "Cannot open this phone's database";
     Save => "保存", "Save";
     Saving => "正在保存…", "Saving…";

@@ -18,10 +18,12 @@ pub use app::App;
 
 /// Mounts the app on the page's `<body>` and registers the service worker.
 pub fn start() {
+    mark("fieldbook:start");
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(|| {
         leptos::view! { <App register_service_worker=true/> }
     });
+    mark("fieldbook:mounted");
 }
 
 /// Benchmark hook for `cargo xtask bench`, called from the page as
@@ -58,4 +60,12 @@ pub fn bench_core(runs: u32) -> Vec<f64> {
             clock() - start
         })
         .collect()
+}
+
+/// A performance mark named `name` (shown in the browser's performance
+/// panel; the benchmarks read the app's marks, all named `fieldbook:…`).
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
 }

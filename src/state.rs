@@ -41,6 +41,8 @@ pub struct AppState {
     pub forms_open: RwSignal<u32>,
     /// Saves under way.
     pub saving: RwSignal<u32>,
+    /// The Today list kept from the last run, while the records load.
+    pub kept_today: RwSignal<Option<crate::pages::KeptToday>>,
     store: StoredValue<Option<Store>, LocalStorage>,
 }
 
@@ -223,6 +225,13 @@ impl AppState {
         self.store
             .with_value(Clone::clone)
             .ok_or_else(|| StorageError::Unavailable("the store is not open".into()))
+    }
+
+    /// Keeps the live Today list for the next cold start (best effort: a
+    /// failure only means the next start shows "reading" instead).
+    pub fn keep_today(&self, list: crate::pages::KeptToday) {
+        let Ok(store) = self.store() else { return };
+        store.keep_today_list(&list);
     }
 
     /// This phone's device id, once the store is open.
@@ -499,19 +508,28 @@ pub fn provide_app_state() -> AppState {
         }),
         forms_open: RwSignal::new(0),
         saving: RwSignal::new(0),
+        // The Today list as last computed shows while the database opens
+        // and the records (tens of thousands) are read and decoded.
+        kept_today: RwSignal::new(
+            crate::storage::kept_today_list::<crate::pages::KeptToday>(crate::storage::DB_NAME)
+                .filter(|kept| kept.usable_on(today())),
+        ),
         store: StoredValue::new_local(None),
     };
     provide_context(state);
     leptos::task::spawn_local(async move {
         let opened = async {
             let store = Store::open().await?;
+            crate::mark("fieldbook:store-open");
             let data = store.load().await?;
+            crate::mark("fieldbook:records-read");
             let unsynced = store.outbox_len().await?;
             let conflicts = store.conflicts().await?.len();
             Ok::<_, StorageError>((store, data, unsynced, conflicts))
         };
         match opened.await {
             Ok((store, data, unsynced, conflicts)) => {
+                state.kept_today.set(None);
                 state.store.set_value(Some(store));
                 state.data.set(data);
                 state.unsynced.set(unsynced);

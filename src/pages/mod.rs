@@ -24,7 +24,7 @@ pub use person_form::PersonFormPage;
 pub use plan::PlanPage;
 pub use reports::{ReportPage, ReportsPage, download};
 pub use settings::SettingsPage;
-pub use today::TodayPage;
+pub use today::{KeptToday, TodayPage};
 pub use township::TownshipPage;
 pub use visit::{VisitPage, suggested_next_visit, visit_kind_slug};
 

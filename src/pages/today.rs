@@ -1,13 +1,19 @@
 //! 今日: what is due, from the core's `due_tasks` — overdue first, then due,
 //! then coming up; within each, by household. A tap opens the visit form for
 //! that person and kind, filled in.
+//!
+//! A cold start shows the list as last computed ([`KeptToday`], kept in the
+//! store) while the records load, if it was computed today and no record
+//! was written since; the live list replaces it once they are read.
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use fieldbook_core::Dataset;
 use fieldbook_core::model::Id;
 use fieldbook_core::rules::{Rules, Task, TaskStatus, due_tasks};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::components::SectionPage;
 use crate::i18n::{Key, use_i18n};
@@ -15,7 +21,7 @@ use crate::pages::FirstRun;
 use crate::state::{LoadStatus, today, use_app_state};
 
 /// How many households a status group shows before "show more".
-const PAGE: usize = 40;
+const PAGE: usize = 15;
 
 /// The Today page: the first run until a village exists, then the list.
 #[component]
@@ -25,10 +31,13 @@ pub fn TodayPage() -> impl IntoView {
     let has_village =
         Memo::new(move |_| state.data.with(|d| d.villages.iter().any(|v| !v.deleted)));
     let content = move || match state.status.get() {
-        LoadStatus::Loading => {
-            view! { <p class="intro" data-testid="loading">{move || i18n.t(Key::Loading)}</p> }
-                .into_any()
-        }
+        LoadStatus::Loading => match state.kept_today.get() {
+            Some(kept) => view! { <KeptTaskList kept/> }.into_any(),
+            None => {
+                view! { <p class="intro" data-testid="loading">{move || i18n.t(Key::Loading)}</p> }
+                    .into_any()
+            }
+        },
         LoadStatus::Failed(error) => view! {
             <div class="error-box" role="alert" data-testid="storage-failed">
                 <h3>{move || i18n.t(Key::StorageOpenFailed)}</h3>
@@ -46,15 +55,63 @@ pub fn TodayPage() -> impl IntoView {
     }
 }
 
+/// The Today list as computed on `date`, kept for the next cold start.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeptToday {
+    /// The shape's version: a list kept by an older app is not read.
+    version: u32,
+    /// The day it was computed for: statuses change with the day.
+    pub date: NaiveDate,
+    /// Nothing at all was due.
+    empty: bool,
+    /// The status groups.
+    groups: Vec<StatusList>,
+}
+
+impl KeptToday {
+    const VERSION: u32 = 1;
+
+    /// Whether it can stand in for the live list on `today`.
+    pub fn usable_on(&self, today: NaiveDate) -> bool {
+        self.version == Self::VERSION && self.date == today
+    }
+
+    /// What is kept for the next start: each group's first page of
+    /// households (with the whole group's count), so that a village with
+    /// thousands of open tasks keeps a few kilobytes.
+    fn first_pages(&self) -> KeptToday {
+        let mut kept = self.clone();
+        for group in &mut kept.groups {
+            group.households.truncate(PAGE);
+        }
+        kept
+    }
+}
+
+/// One status group's households, and how many tasks the whole group has.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct StatusList {
+    slug: String,
+    tasks: usize,
+    households: Vec<HouseholdTasks>,
+}
+
+/// The status groups: heading, slug.
+const STATUS_GROUPS: [(Key, &str); 3] = [
+    (Key::Overdue, "overdue"),
+    (Key::DueNow, "due"),
+    (Key::Upcoming, "upcoming"),
+];
+
 /// One household's tasks within a status group.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct HouseholdTasks {
     household_id: Id,
     label: String,
     lines: Vec<TaskLine>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct TaskLine {
     task: Task,
     person: String,
@@ -101,51 +158,83 @@ fn group(data: &Dataset, tasks: &[Task], status: fn(&TaskStatus) -> bool) -> Vec
     groups
 }
 
-/// The three status groups.
+/// The three status groups, live: computed from the records, and kept for
+/// the next cold start whenever they change.
 #[component]
 fn TaskList() -> impl IntoView {
     let state = use_app_state();
-    let i18n = use_i18n();
-    let tasks = Memo::new(move |_| {
-        state
-            .data
-            .with(|d| due_tasks(d, today(), &Rules::default()))
-    });
     let grouped = Memo::new(move |_| {
-        let tasks = tasks.get();
+        let today = today();
         state.data.with(|d| {
-            [
-                (
-                    Key::Overdue,
-                    "overdue",
-                    group(d, &tasks, |s| matches!(s, TaskStatus::Overdue)),
-                ),
-                (
-                    Key::DueNow,
-                    "due",
-                    group(d, &tasks, |s| matches!(s, TaskStatus::Due)),
-                ),
-                (
-                    Key::Upcoming,
-                    "upcoming",
-                    group(d, &tasks, |s| matches!(s, TaskStatus::Upcoming)),
-                ),
-            ]
+            let tasks = due_tasks(d, today, &Rules::default());
+            KeptToday {
+                version: KeptToday::VERSION,
+                date: today,
+                empty: tasks.is_empty(),
+                groups: [
+                    (
+                        "overdue",
+                        group(d, &tasks, |s| matches!(s, TaskStatus::Overdue)),
+                    ),
+                    ("due", group(d, &tasks, |s| matches!(s, TaskStatus::Due))),
+                    (
+                        "upcoming",
+                        group(d, &tasks, |s| matches!(s, TaskStatus::Upcoming)),
+                    ),
+                ]
+                .map(|(slug, households)| StatusList {
+                    slug: slug.to_string(),
+                    tasks: households.iter().map(|h| h.lines.len()).sum(),
+                    households,
+                })
+                .into(),
+            }
         })
     });
+    Effect::new(move |_| grouped.with(|list| state.keep_today(list.first_pages())));
+    move || view! { <Groups list=grouped.get() mark="fieldbook:today-live"/> }
+}
+
+/// The list kept from an earlier run, shown while the records load.
+#[component]
+fn KeptTaskList(
+    /// The list as last computed.
+    kept: KeptToday,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <p class="intro" data-testid="today-kept">{move || i18n.t(Key::TodayKept)}</p>
+        <Groups list=kept mark="fieldbook:today-kept"/>
+    }
+}
+
+/// The status groups of a list; marks `mark` (a performance mark) at the
+/// first frame after they are in the page.
+#[component]
+fn Groups(
+    /// What to show.
+    list: KeptToday,
+    /// The performance mark's name.
+    mark: &'static str,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    request_animation_frame(move || crate::mark(mark));
+    let groups = list
+        .groups
+        .into_iter()
+        .filter(|group| !group.households.is_empty())
+        .filter_map(|group| {
+            let (title, slug) = STATUS_GROUPS.into_iter().find(|(_, s)| *s == group.slug)?;
+            let (count, groups) = (group.tasks, group.households);
+            Some(view! { <StatusGroup title slug count groups/> })
+        })
+        .collect_view();
     view! {
         <div class="task-list">
-            <Show when=move || tasks.with(Vec::is_empty)>
+            <Show when=move || list.empty>
                 <p class="empty" data-testid="nothing-due">{move || i18n.t(Key::NothingDue)}</p>
             </Show>
-            {move || {
-                grouped
-                    .get()
-                    .into_iter()
-                    .filter(|(_, _, groups)| !groups.is_empty())
-                    .map(|(title, slug, groups)| view! { <StatusGroup title slug groups/> })
-                    .collect_view()
-            }}
+            {groups}
         </div>
     }
 }
@@ -157,13 +246,14 @@ fn StatusGroup(
     title: Key,
     /// Test id and CSS suffix.
     slug: &'static str,
-    /// Its households.
+    /// How many tasks the whole group has.
+    count: usize,
+    /// Its households (a kept list: only the first page).
     groups: Vec<HouseholdTasks>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let shown = RwSignal::new(PAGE);
     let total = groups.len();
-    let count: usize = groups.iter().map(|g| g.lines.len()).sum();
     let groups = StoredValue::new(groups);
     view! {
         <section class=format!("status-group status-{slug}") data-testid=format!("tasks-{slug}")>

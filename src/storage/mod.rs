@@ -7,6 +7,10 @@
 //!   transaction: either both are stored or neither.
 //! - [`Store::import`] takes in a merged backup in one transaction.
 //! - [`Store::outbox_len`] counts unsynced changes.
+//! - [`kept_today_list`] / [`Store::keep_today_list`]: the Today list as
+//!   last computed, kept in `localStorage` so that a cold start shows it
+//!   before the database is even open. Every transaction that writes
+//!   records drops it before it commits.
 //! - [`estimate`] reports used and available bytes.
 //!
 //! # How it is stored
@@ -52,6 +56,7 @@ use fieldbook_core::sync::{
     changes_for_new_record,
 };
 use fieldbook_core::{Dataset, Household, Id, Person, Tick, Village, Visit, WorkPlan};
+use gloo_storage::{LocalStorage, Storage};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -148,6 +153,21 @@ pub struct Store {
     db: IdbDatabase,
     device: DeviceId,
     fail: Rc<Cell<FailPoint>>,
+    /// Where its Today list is kept in `localStorage`.
+    today_key: String,
+}
+
+/// The `localStorage` key of database `name`'s kept Today list.
+fn today_key(name: &str) -> String {
+    format!("fieldbook.today.{name}")
+}
+
+/// The Today list kept by [`Store::keep_today_list`] for database `name`,
+/// unless a write of records came after it; `None` also when what is kept
+/// no longer reads as a `T` (an older app's shape). Synchronous: a cold
+/// start shows it while the database opens.
+pub fn kept_today_list<T: DeserializeOwned>(name: &str) -> Option<T> {
+    <LocalStorage as Storage>::get(today_key(name)).ok()
 }
 
 impl Store {
@@ -183,6 +203,7 @@ impl Store {
             db,
             device,
             fail: Rc::default(),
+            today_key: today_key(name),
         })
     }
 
@@ -194,6 +215,7 @@ impl Store {
                 "IndexedDB exists only in the browser".into(),
             ));
         }
+        <LocalStorage as Storage>::delete(today_key(name));
         idb::delete(name).await.map_err(StorageError::from)
     }
 
@@ -517,8 +539,23 @@ impl Store {
         fires
     }
 
+    /// Keeps `list`, the Today list computed from the records as they are
+    /// now, for [`kept_today_list`] (best effort: a full `localStorage`
+    /// only means the next start shows "reading" instead). Every
+    /// transaction that writes records drops it before it commits (see
+    /// [`put_meta`](Store::put_meta)), so what is kept was computed after
+    /// the last write — or, at worst, from records a moment older when a
+    /// write lands between computing and keeping; the live list replaces it
+    /// once the records are read either way.
+    pub fn keep_today_list<T: Serialize>(&self, list: &T) {
+        let _ = <LocalStorage as Storage>::set(&self.today_key, list);
+    }
+
     /// Puts `value` at `key` in `meta`: every write transaction's last
-    /// request. With [`FailPoint::QuotaOnMetaPut`] armed, it throws the
+    /// request. Every transaction that writes records calls it, so it also
+    /// drops the kept Today list ([`keep_today_list`](Store::keep_today_list)),
+    /// which those records may change, before the transaction can commit.
+    /// With [`FailPoint::QuotaOnMetaPut`] armed, it throws the
     /// browser's quota `DOMException` instead, after everything else of the
     /// transaction was issued.
     fn put_meta<T: Serialize>(&self, tx: &Tx, key: &str, value: &T) -> Result<(), StorageError> {
@@ -529,6 +566,7 @@ impl Store {
             )?;
             return Err(StorageError::from_js(&quota.into()));
         }
+        <LocalStorage as Storage>::delete(&self.today_key);
         tx.store(META)?
             .put_with_key(&to_js(value)?, &JsValue::from_str(key))?;
         Ok(())
@@ -576,6 +614,17 @@ async fn finish<T>(tx: Tx, body: Result<T, StorageError>) -> Result<T, StorageEr
 /// read and the write share one transaction, so two tabs opening a new
 /// database at once agree on one id.
 async fn device_of(db: &IdbDatabase) -> Result<DeviceId, StorageError> {
+    // Every open but the first finds it: a read-only look first, so that an
+    // ordinary start waits for no write (a strict write waits for the disk).
+    let tx = Tx::begin(db, &[META], Mode::Read)?;
+    let body = async {
+        let stored = idb::request(tx.store(META)?.get(&JsValue::from_str(DEVICE_KEY))?).await?;
+        Ok(stored.as_string().and_then(|s| Id::parse_str(&s).ok()))
+    }
+    .await;
+    if let Some(id) = finish(tx, body).await? {
+        return Ok(DeviceId(id));
+    }
     let tx = Tx::begin(db, &[META], Mode::WriteStrict)?;
     let body = async {
         let meta = tx.store(META)?;

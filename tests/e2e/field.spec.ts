@@ -380,3 +380,42 @@ test("a damaged or foreign file is refused with the reason, and nothing is impor
   const after = await exportBackup(page);
   expect(canonical(after.backup)).toEqual(canonical(backup));
 });
+
+test("a cold start shows the Today list kept from the last run, and a save drops it", async ({ page, server }) => {
+  const marks = (name: string) => page.evaluate((n) => performance.getEntriesByName(n).length, name);
+  const kept = () => page.evaluate(() => localStorage.getItem("fieldbook.today.fieldbook"));
+  await startVillage(page, server);
+  await page.getByTestId("nav-households").tap();
+  await page.getByTestId("add-household").tap();
+  await page.getByTestId("number").fill("0008");
+  await page.getByTestId("save-household").tap();
+  await page.getByTestId("add-person").tap();
+  await page.getByTestId("name").fill("张秀梅");
+  await page.getByTestId("birth_date").fill("1990-03-08");
+  await page.getByTestId("marital").selectOption("first_marriage");
+  await page.getByTestId("save-person").tap();
+  await expect(page.getByTestId("member")).toContainText("张秀梅");
+  await page.getByTestId("nav-today").tap();
+  await expect(page.getByTestId("tasks-due")).toContainText("张秀梅");
+  await expect.poll(kept).toContain("张秀梅");
+
+  // Reopened: the kept list is drawn first, then the one from the records.
+  await page.goto(server.url);
+  await expect(page.getByTestId("tasks-due")).toContainText("张秀梅");
+  await expect.poll(() => marks("fieldbook:today-live")).toBe(1);
+  expect(await marks("fieldbook:today-kept")).toBe(1);
+  await expect(page.getByTestId("today-kept")).toHaveCount(0);
+
+  // Renamed on her own page: the save drops the kept list, so the next
+  // start can only show the new name.
+  await page.getByTestId("tasks-due").getByText("0008").tap();
+  await page.getByTestId("edit-person").first().tap();
+  await page.getByTestId("name").fill("张秀兰");
+  await page.getByTestId("save-person").tap();
+  await expect(page.getByTestId("member")).toContainText("张秀兰");
+  expect(await kept()).toBeNull();
+  await page.goto(server.url);
+  await expect(page.getByTestId("tasks-due")).toContainText("张秀兰");
+  await expect(page.getByTestId("tasks-due")).not.toContainText("张秀梅");
+  expect(await marks("fieldbook:today-kept")).toBe(0);
+});
