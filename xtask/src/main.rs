@@ -7,6 +7,7 @@ mod dist;
 mod load;
 mod postgres;
 mod process;
+mod soak;
 mod suites;
 mod tools;
 
@@ -32,6 +33,11 @@ commands:
                               as JSON to F (seed 1 and today's date by default)
   postgres                    start a throwaway PostgreSQL server for tests, print its URL
                               and keep it until Ctrl-C or end of input
+  soak [--cases N] [--kills K] [--seed S]
+                              the reliability tests at length: N randomized convergence
+                              cases (10000), and the crash test with K SIGKILLs (100) on
+                              SQLite and PostgreSQL; prints the counts and failing seeds
+                              (--seed: re-run that one case alone)
   load [--devices N] [--changes C] [--villages K] [--database sqlite|postgres]
        [--same-address] [--server BIN] [--json]
                               N devices (50) at once against the release server, each:
@@ -84,6 +90,7 @@ fn run(args: Vec<String>) -> Result<()> {
         "demo-data" => demo_data(rest),
         "bench" => bench::run_all(&root),
         "load" => load::command(&root, rest),
+        "soak" => soak::command(&root, rest),
         "postgres" => {
             if !rest.is_empty() {
                 bail!("`cargo xtask postgres` takes no options\n\n{USAGE}");

@@ -66,7 +66,7 @@ impl Phone {
 }
 
 /// What a case did, summed over the run.
-#[derive(Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Totals {
     cases: u64,
     phones: u64,
@@ -78,6 +78,21 @@ struct Totals {
     skewed_phones: u64,
     clamped: u64,
     lost: u64,
+}
+
+impl std::ops::AddAssign for Totals {
+    fn add_assign(&mut self, other: Totals) {
+        self.cases += other.cases;
+        self.phones += other.phones;
+        self.edits += other.edits;
+        self.changes += other.changes;
+        self.pushes += other.pushes;
+        self.pulls += other.pulls;
+        self.faults += other.faults;
+        self.skewed_phones += other.skewed_phones;
+        self.clamped += other.clamped;
+        self.lost += other.lost;
+    }
 }
 
 const HOUSEHOLD_FIELDS: [&str; 3] = ["group", "address", "notes"];
@@ -520,13 +535,31 @@ async fn phones_converge_under_reordered_repeated_and_lost_messages_and_skewed_c
             (1..=cases).collect()
         }
     };
-    let server = TestServer::new(Backend::Sqlite).await;
+    let server = std::sync::Arc::new(TestServer::new(Backend::Sqlite).await);
     let mut totals = Totals::default();
+    let mut failed = Vec::new();
     for seed in seeds {
-        run_case(&server, seed, &mut totals).await;
+        // Each case in its own task: a failing case is reported (its panic
+        // names the seed) and the others still run.
+        let server = std::sync::Arc::clone(&server);
+        let case = tokio::spawn(async move {
+            let mut totals = Totals::default();
+            run_case(&server, seed, &mut totals).await;
+            totals
+        });
+        match case.await {
+            Ok(done) => totals += done,
+            Err(_) => failed.push(seed),
+        }
     }
     // The figures for the closing note and the soak's summary.
-    println!("convergence: {totals:?}");
+    println!("convergence: {totals:?}, failed seeds: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "{} case(s) failed, seeds {failed:?}; re-run one alone with \
+         FIELDBOOK_CONVERGENCE_SEED=<seed> cargo test -p fieldbook-server --test convergence",
+        failed.len()
+    );
     assert_eq!(totals.lost, 0);
     assert!(
         totals.edits > totals.cases * 5,

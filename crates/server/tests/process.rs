@@ -1,7 +1,8 @@
 //! The real `fieldbook-server` binary as a process: killed with SIGKILL in
-//! the middle of pushes and restarted on the same database, it has lost no
-//! change it acknowledged and holds none twice (on SQLite, and on PostgreSQL
-//! when asked); the admin command line beside a running server; and where a
+//! the middle of pushes and pulls and restarted on the same database, it has
+//! lost no change it acknowledged, holds none twice, and every change a pull
+//! answered with is still there as it was (on SQLite, and on PostgreSQL when
+//! asked); the admin command line beside a running server; and where a
 //! bare start keeps its data.
 //!
 //! The server is reached over TCP by the small HTTP/1.1 client below: one
@@ -37,8 +38,14 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 const IO_TIMEOUT: Duration = Duration::from_secs(90);
 /// What the server prints once it listens, before its address.
 const RUNNING: &str = "Fieldbook is running on http://";
-/// Kill-and-restart rounds in the crash test.
-const ROUNDS: u32 = 4;
+/// Kill-and-restart rounds in the crash test; `cargo xtask soak` asks for
+/// more with `FIELDBOOK_CRASH_ROUNDS`.
+fn rounds() -> u32 {
+    std::env::var("FIELDBOOK_CRASH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5)
+}
 /// New households per push (each is a handful of changes).
 const HOUSEHOLDS_PER_PUSH: usize = 2;
 /// Acknowledged pushes to wait for before the kill's delay starts, so that
@@ -537,6 +544,36 @@ fn push_until_the_server_dies(
     }
 }
 
+/// Pulls from `cursor` page after page, as a second phone syncing while the
+/// first pushes, until a pull fails; returns every change of the answers
+/// that came whole, and the cursor reached.
+fn pull_until_the_server_dies(
+    addr: SocketAddr,
+    token: &str,
+    mut cursor: u64,
+) -> (Vec<ServerChange>, u64) {
+    let mut pulled = Vec::new();
+    loop {
+        let body = json!({"cursor": cursor, "limit": PULL_LIMIT});
+        let Ok(answer) = send(addr, "POST", "/api/v1/sync/pull", Some(token), Some(&body)) else {
+            return (pulled, cursor);
+        };
+        assert_eq!(
+            answer.status,
+            200,
+            "a pull got {}: {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        );
+        let page: PullResponse = serde_json::from_slice(&answer.body).expect("a pull page");
+        pulled.extend(page.changes);
+        cursor = page.next_cursor;
+        if !page.more {
+            thread::sleep(Duration::from_millis(3));
+        }
+    }
+}
+
 /// A delay of 100 to 399 ms picked by the clock: the kill falls at a
 /// different point of a push each time.
 fn kill_delay() -> Duration {
@@ -555,9 +592,19 @@ fn check_log(
     token: &str,
     outbox: &Outbox,
     acknowledged: &BTreeMap<u64, Change>,
+    pulled: &BTreeMap<u64, Change>,
     when: &str,
 ) -> BTreeSet<u64> {
     let log = pull_all(addr, token);
+    // What a pull answered with was committed: it is still there, at its
+    // cursor, as it was (a phone that pulled it can never disagree).
+    let at: BTreeMap<u64, &Change> = log.iter().map(|l| (l.cursor, &l.change)).collect();
+    for (cursor, change) in pulled {
+        assert!(
+            at.get(cursor) == Some(&change),
+            "{when}: change pulled at cursor {cursor} is not held as pulled: {change:?}"
+        );
+    }
     let mut counts: BTreeMap<(DeviceId, u64), usize> = BTreeMap::new();
     for logged in &log {
         *counts
@@ -623,9 +670,9 @@ fn check_log(
     held.keys().copied().collect()
 }
 
-/// The crash test on `db`, working in `work`: [`ROUNDS`] times, a phone
-/// pushes small batches as fast as the server answers while the server is
-/// killed with SIGKILL after a delay the clock picks, then restarted on the
+/// The crash test on `db`, working in `work`: [`rounds`] times, a phone
+/// pushes small batches as fast as the server answers, and another pulls,
+/// while the server is killed with SIGKILL after a delay the clock picks, then restarted on the
 /// same database; each restart finds every acknowledged change once. At the
 /// end the phone sends again what was never acknowledged (as its outbox
 /// would), and every change it made is held once.
@@ -662,7 +709,10 @@ fn killed_during_pushes(db: &Database, work: &Path) {
 
     let mut outbox = Outbox::new(&village, device(1));
     let mut acknowledged: BTreeMap<u64, Change> = BTreeMap::new();
-    for round in 1..=ROUNDS {
+    let mut pulled: BTreeMap<u64, Change> = BTreeMap::new();
+    let mut pull_cursor = 0;
+    let rounds = rounds();
+    for round in 1..=rounds {
         let server = Server::start(work, &args, &log);
         let addr = server.addr;
         let token = token(addr, "wang", PASSWORD);
@@ -671,10 +721,15 @@ fn killed_during_pushes(db: &Database, work: &Path) {
             &token,
             &outbox,
             &acknowledged,
+            &pulled,
             &format!("restart before round {round}"),
         );
 
         let count = Arc::new(AtomicUsize::new(0));
+        let puller = {
+            let token = token.clone();
+            thread::spawn(move || pull_until_the_server_dies(addr, &token, pull_cursor))
+        };
         let pusher = {
             let count = Arc::clone(&count);
             thread::spawn(move || push_until_the_server_dies(addr, &token, outbox, &count))
@@ -692,6 +747,15 @@ fn killed_during_pushes(db: &Database, work: &Path) {
         let pushes = pusher
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let (pages, reached) = puller
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        eprintln!(
+            "round {round}: a second phone pulled {} changes, to cursor {reached}",
+            pages.len()
+        );
+        pulled.extend(pages.into_iter().map(|l| (l.cursor, l.change)));
+        pull_cursor = reached;
         assert_eq!(
             pushes.failure,
             None,
@@ -734,6 +798,7 @@ fn killed_during_pushes(db: &Database, work: &Path) {
         &token,
         &outbox,
         &acknowledged,
+        &pulled,
         "the last restart",
     );
     assert!(
@@ -769,6 +834,7 @@ fn killed_during_pushes(db: &Database, work: &Path) {
         &token,
         &outbox,
         &acknowledged,
+        &pulled,
         "after sending the rest",
     );
     assert_eq!(
@@ -777,7 +843,7 @@ fn killed_during_pushes(db: &Database, work: &Path) {
         "every change the phone made is held, once"
     );
     eprintln!(
-        "{} changes in {} households over {ROUNDS} kills, in {:?}",
+        "{} changes in {} households over {rounds} kills, in {:?}",
         held.len(),
         outbox.households,
         started.elapsed()
