@@ -46,6 +46,8 @@ export class AppServer {
     const ran = spawnSync(requireEnv("FIELDBOOK_SERVER_BIN"), ["--data-dir", this.dataDir, ...args], {
       input: stdin === undefined ? "" : `${stdin}\n`,
       encoding: "utf8",
+      // `export` of a whole village is tens of megabytes.
+      maxBuffer: 1 << 30,
     });
     if (ran.status !== 0) throw new Error(`fieldbook-server ${args.join(" ")} failed: ${ran.stderr}`);
     return ran.stdout.trim();
