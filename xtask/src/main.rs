@@ -33,11 +33,13 @@ commands:
   postgres                    start a throwaway PostgreSQL server for tests, print its URL
                               and keep it until Ctrl-C or end of input
   load [--devices N] [--changes C] [--villages K] [--database sqlite|postgres]
-       [--same-address] [--server BIN] [--json]
+       [--same-address] [--reuse-session] [--server BIN] [--json]
                               N devices (50) at once against the release server, each:
                               login, push C changes (20), pull its village (of K, 1);
                               latency per request kind, throughput, peak server memory
                               (--same-address: all from 127.0.0.1, not an address each;
+                              --reuse-session: each signs in before the clock starts and
+                              only pushes and pulls, as a phone with its 30-day session;
                               --server: that binary, not a fresh release build; --json:
                               one JSON object on stdout, the progress on stderr)
 ";
