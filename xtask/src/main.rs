@@ -23,8 +23,11 @@ commands:
                               (default http://127.0.0.1:8080; --host 0.0.0.0 for phones
                               on the same Wi-Fi)
   build [--build-id ID]       build the PWA into dist/ and print its size
-  bench                       measure size, start-up, search, core, sync, server load and
+  bench [--only load] [--load-runs N]
+                              measure size, start-up, search, core, sync, server load and
                               storage; print a table and write bench/results.json
+                              (--only load: just the server under load, other figures kept;
+                              --load-runs: runs of each load setting, 5)
   test                        run every check and test suite; ends with `N passed, M failed`
   setup                       install what is missing, and nothing else
   demo-data --size S --out F  write the synthetic village (S: small, village, township)
@@ -84,7 +87,7 @@ fn run(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         "demo-data" => demo_data(rest),
-        "bench" => bench::run_all(&root),
+        "bench" => bench::command(&root, rest),
         "load" => load::command(&root, rest),
         "postgres" => {
             if !rest.is_empty() {
