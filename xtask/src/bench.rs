@@ -183,8 +183,62 @@ pub fn divan_line(output: &str, bench: &str) -> Option<(f64, f64, f64)> {
     Some((ms(first)?, ms(cells.get(1)?)?, ms(cells.get(2)?)?))
 }
 
+/// What `cargo xtask bench` was asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Only the server-load figures (`--only load`); the other figures in
+    /// `bench/results.json` are kept as they are.
+    pub only_load: bool,
+    /// Runs of each server-load setting (`--load-runs N`, 5).
+    pub load_runs: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            only_load: false,
+            load_runs: 5,
+        }
+    }
+}
+
+/// `cargo xtask bench [--only load] [--load-runs N]`.
+pub fn parse_options(args: &[String]) -> Result<Options> {
+    let mut options = Options::default();
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--only" if value == "load" => options.only_load = true,
+            "--only" => anyhow::bail!("--only takes `load`"),
+            "--load-runs" => {
+                options.load_runs = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .context("--load-runs takes 1 to 100")?;
+            }
+            _ => anyhow::bail!("unknown option {flag}"),
+        }
+    }
+    Ok(options)
+}
+
+/// Runs the benchmarks asked for and writes `bench/results.json`.
+pub fn command(root: &Path, args: &[String]) -> Result<()> {
+    let options = parse_options(args)?;
+    if options.only_load {
+        let server = tools::build_server(root)?;
+        let figures = server_load(&server, options.load_runs);
+        return write_results(root, &figures, true);
+    }
+    run_all(root, &options)
+}
+
 /// Runs every benchmark and writes `bench/results.json`.
-pub fn run_all(root: &Path) -> Result<()> {
+pub fn run_all(root: &Path, options: &Options) -> Result<()> {
     tools::ensure_build_tools(root)?;
     tools::ensure_test_tools(root)?;
     let work = root.join("target/bench");
@@ -362,16 +416,164 @@ pub fn run_all(root: &Path) -> Result<()> {
         ));
     }
 
-    println!("\n{}", table(&figures));
+    // 8. The server under load.
+    figures.extend(server_load(&server, options.load_runs));
+
+    write_results(root, &figures, false)
+}
+
+/// Prints the table and writes `bench/results.json`. With `only_load`, the
+/// file's other figures are kept and its server-load figures replaced.
+fn write_results(root: &Path, figures: &[Figure], only_load: bool) -> Result<()> {
+    println!("\n{}", table(figures));
+    let path = root.join("bench/results.json");
+    let mut all: Vec<Value> = Vec::new();
+    if only_load {
+        let old: Value = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        all.extend(
+            old["figures"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|f| {
+                    !f["figure"]
+                        .as_str()
+                        .is_some_and(|name| name.starts_with(LOAD_PREFIX))
+                })
+                .cloned(),
+        );
+    }
+    all.extend(figures.iter().map(Figure::to_json));
     let results = json!({
         "machine": crate::process::output_line("uname", &["-srm"]),
-        "figures": figures.iter().map(Figure::to_json).collect::<Vec<_>>(),
+        "figures": all,
     });
-    let path = root.join("bench/results.json");
     std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
     println!("written to {}", path.display());
     Ok(())
+}
+
+/// The names of the server-load figures begin so.
+const LOAD_PREFIX: &str = "server load:";
+
+/// The settings the server-load figures are measured in: the N = 50
+/// and 500 devices that each sign in, push and pull; and 500 devices that
+/// hold a session already, as phones do.
+const LOAD_SETTINGS: [(usize, bool); 3] = [(50, false), (500, false), (500, true)];
+
+/// `cargo xtask load --json` `runs` times for each database and
+/// [`LOAD_SETTINGS`]: per request kind p50 and p99, devices synced per
+/// second and the server's peak memory. Each run starts a fresh server (a
+/// fresh PostgreSQL cluster too). A run with errors is left out and said.
+fn server_load(server: &Path, runs: usize) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    for database in ["sqlite", "postgres"] {
+        for (devices, reuse_session) in LOAD_SETTINGS {
+            let mut reports = Vec::new();
+            for run in 1..=runs {
+                println!(
+                    "server load: {database}, {devices} devices{}, run {run} of {runs}",
+                    if reuse_session { ", signed in" } else { "" }
+                );
+                match load_run(server, database, devices, reuse_session) {
+                    Ok(report) => reports.push(report),
+                    Err(error) => eprintln!("xtask: that run is left out: {error:#}"),
+                }
+            }
+            figures.extend(load_figures(database, devices, reuse_session, &reports));
+        }
+    }
+    figures
+}
+
+/// One `cargo xtask load … --json` (in an optimised xtask, as `load` does),
+/// its JSON report; an error when a device failed.
+fn load_run(server: &Path, database: &str, devices: usize, reuse_session: bool) -> Result<Value> {
+    let mut cargo = tools::cargo();
+    cargo
+        .args(["run", "--release", "--quiet", "--package", "xtask", "--"])
+        .args(["load", "--json", "--database", database])
+        .args(["--devices", &devices.to_string(), "--server"])
+        .arg(server)
+        .args(reuse_session.then_some("--reuse-session"))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    let output = cargo.output().context("cannot run cargo")?;
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("the load run printed no report ({})", output.status))?;
+    if report["errors"].as_u64() != Some(0) {
+        anyhow::bail!(
+            "{} devices failed; first: {}",
+            report["errors"],
+            report["first_errors"][0]
+        );
+    }
+    Ok(report)
+}
+
+/// The figures of one setting from its runs' reports. The goals
+/// (p99 ≤ 250 ms per request kind, peak ≤ 200 MB) are set for 500 devices.
+fn load_figures(
+    database: &str,
+    devices: usize,
+    reuse_session: bool,
+    reports: &[Value],
+) -> Vec<Figure> {
+    let name = |what: &str| {
+        format!(
+            "{LOAD_PREFIX} {}, {devices} devices{}: {what}",
+            if database == "sqlite" {
+                "SQLite"
+            } else {
+                "PostgreSQL"
+            },
+            if reuse_session { ", signed in" } else { "" }
+        )
+    };
+    let values = |path: &[&str]| -> Vec<f64> {
+        reports
+            .iter()
+            .filter_map(|r| path.iter().fold(r, |v, key| &v[*key]).as_f64())
+            .collect()
+    };
+    let goals = devices >= 500;
+    let mut figures = Vec::new();
+    let kinds: &[&str] = if reuse_session {
+        &["push", "pull"]
+    } else {
+        &["login", "push", "pull"]
+    };
+    for kind in kinds {
+        let label = if *kind == "pull" { "pull page" } else { kind };
+        figures.push(Figure::report(
+            &name(&format!("{label} p50")),
+            "ms",
+            values(&["requests", kind, "p50_ms"]),
+        ));
+        let p99 = values(&["requests", kind, "p99_ms"]);
+        let p99_name = name(&format!("{label} p99"));
+        figures.push(if goals {
+            Figure::at_most(&p99_name, "ms", crate::load::GOAL_P99_MS, p99)
+        } else {
+            Figure::report(&p99_name, "ms", p99)
+        });
+    }
+    figures.push(Figure::report(
+        &name("throughput"),
+        "devices/s",
+        values(&["devices_per_s"]),
+    ));
+    let peak = values(&["peak_rss_mb"]);
+    figures.push(if goals {
+        Figure::at_most(&name("peak memory"), "MB", crate::load::GOAL_PEAK_MB, peak)
+    } else {
+        Figure::report(&name("peak memory"), "MB", peak)
+    });
+    figures
 }
 
 /// The PouchDB baseline (`bench/pouchdb`): its own `npm ci`, then
@@ -452,6 +654,63 @@ mod tests {
         assert_eq!(Figure::at_most("x", "ms", 10.0, vec![]).met, None);
         let t = table(&[Figure::at_most("search", "ms", 16.0, vec![20.0])]);
         assert!(t.contains("MISSED"), "{t}");
+    }
+
+    #[test]
+    fn bench_options_parse() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(parse_options(&[]).unwrap(), Options::default());
+        assert_eq!(
+            parse_options(&args(&["--only", "load", "--load-runs", "3"])).unwrap(),
+            Options {
+                only_load: true,
+                load_runs: 3
+            }
+        );
+        for bad in [
+            &["--only", "shell"][..],
+            &["--load-runs", "0"],
+            &["--only"],
+            &["--fast", "yes"],
+        ] {
+            assert!(parse_options(&args(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn load_reports_become_figures_with_goals_at_500_devices() {
+        let report = |p99: f64, peak: f64| {
+            json!({
+                "requests": {
+                    "login": {"p50_ms": 900.0, "p99_ms": 2000.0},
+                    "push": {"p50_ms": 50.0, "p99_ms": p99},
+                    "pull": {"p50_ms": 20.0, "p99_ms": 100.0},
+                },
+                "devices_per_s": 12.5,
+                "peak_rss_mb": peak,
+            })
+        };
+        let reports = [
+            report(100.0, 90.0),
+            report(300.0, 95.0),
+            report(200.0, 99.0),
+        ];
+        let figures = load_figures("sqlite", 500, false, &reports);
+        let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names.len(), 8, "{names:?}");
+        let push_p99 = &figures[3];
+        assert_eq!(push_p99.name, "server load: SQLite, 500 devices: push p99");
+        assert_eq!(push_p99.median(), Some(200.0));
+        assert_eq!(push_p99.met, Some(true));
+        assert_eq!(figures[1].met, Some(false), "login p99 2000 ms");
+        assert_eq!(figures[7].met, Some(true), "peak 95 MB");
+        let small = load_figures("postgres", 50, true, &reports);
+        assert_eq!(small.len(), 6, "no login when signed in");
+        assert!(small.iter().all(|f| f.met.is_none()), "goals are for 500");
+        assert_eq!(
+            small[0].name,
+            "server load: PostgreSQL, 50 devices, signed in: push p50"
+        );
     }
 
     #[test]

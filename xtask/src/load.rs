@@ -101,6 +101,10 @@ pub struct Options {
     /// sent in `X-Forwarded-For` to a server started with
     /// `--trust-forwarded-for`, as behind the README's reverse proxy.
     pub same_address: bool,
+    /// Each device signs in before the clock starts and syncs with that
+    /// session, as a phone does (its session lasts 30 days): the run
+    /// measures push and pull without the password checks.
+    pub reuse_session: bool,
     /// This server binary instead of building the release one (to compare
     /// builds).
     pub server: Option<PathBuf>,
@@ -115,6 +119,7 @@ impl Default for Options {
             villages: 1,
             database: Database::Sqlite,
             same_address: false,
+            reuse_session: false,
             server: None,
             json: false,
         }
@@ -132,6 +137,10 @@ pub fn parse_options(args: &[String]) -> Result<Options> {
             }
             "--same-address" => {
                 options.same_address = true;
+                continue;
+            }
+            "--reuse-session" => {
+                options.reuse_session = true;
                 continue;
             }
             _ => {}
@@ -313,10 +322,16 @@ pub fn run(root: &Path, options: &Options) -> Result<Report> {
     let sampler = Sampler::start(server.pid());
 
     println!(
-        "load: {} devices at once, each: login, push {} changes, pull by {PULL_LIMIT}",
-        options.devices, options.changes
+        "load: {} devices at once, each: {}push {} changes, pull by {PULL_LIMIT}",
+        options.devices,
+        if options.reuse_session {
+            "(signed in before) "
+        } else {
+            "login, "
+        },
+        options.changes
     );
-    let outcomes = drive(&server.addr, devices)?;
+    let outcomes = drive(&server.addr, devices, options.reuse_session)?;
 
     let (sampled_kb, sampled_at) = sampler.stop();
     // VmHWM is updated lazily: a sample can be a little above it.
@@ -607,8 +622,9 @@ pub struct Outcome {
     pub pulled: usize,
 }
 
-/// Starts every device's thread, lets them go at once, collects them.
-fn drive(addr: &str, devices: Vec<DevicePlan>) -> Result<Vec<Outcome>> {
+/// Starts every device's thread, lets them go at once, collects them. With
+/// `reuse_session`, each signs in first and the clock starts after.
+fn drive(addr: &str, devices: Vec<DevicePlan>, reuse_session: bool) -> Result<Vec<Outcome>> {
     let base = format!("http://{addr}/api/v1");
     let barrier = Arc::new(Barrier::new(devices.len()));
     let mut threads = Vec::with_capacity(devices.len());
@@ -619,7 +635,7 @@ fn drive(addr: &str, devices: Vec<DevicePlan>) -> Result<Vec<Outcome>> {
             std::thread::Builder::new()
                 .name(format!("device-{index}"))
                 .stack_size(512 * 1024)
-                .spawn(move || run_device(&base, &plan, &barrier))
+                .spawn(move || run_device(&base, &plan, &barrier, reuse_session))
                 .context("cannot start a device thread")?,
         );
     }
@@ -653,27 +669,40 @@ struct PulledBody {
     device: DeviceId,
 }
 
-/// One device's session: login, push, pull to the end.
-fn run_device(base: &str, plan: &DevicePlan, barrier: &Barrier) -> Outcome {
+/// One device's session: login (before the barrier with
+/// `reuse_session`, untimed), push, pull to the end.
+fn run_device(base: &str, plan: &DevicePlan, barrier: &Barrier, reuse_session: bool) -> Outcome {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(REQUEST_TIMEOUT))
         .build()
         .into();
     let mut outcome = Outcome::default();
+    let mut token = None;
+    if reuse_session {
+        // The session a phone already holds: its login is not measured.
+        match login(base, plan, &agent, &mut Outcome::default()) {
+            Ok(signed_in) => token = Some(signed_in),
+            Err(error) => outcome.error = Some(error),
+        }
+    }
     barrier.wait();
-    if let Err(error) = device_session(base, plan, &agent, &mut outcome) {
+    if outcome.error.is_some() {
+        return outcome;
+    }
+    if let Err(error) = device_session(base, plan, &agent, token, &mut outcome) {
         outcome.error = Some(error);
     }
     outcome
 }
 
-fn device_session(
+/// Signs in; the session's token.
+fn login(
     base: &str,
     plan: &DevicePlan,
     agent: &ureq::Agent,
     outcome: &mut Outcome,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let answer = timed_post(
         agent,
         plan.address.as_deref(),
@@ -683,9 +712,22 @@ fn device_session(
         Kind::Login,
         outcome,
     )?;
-    let token = serde_json::from_slice::<LoginAnswer>(&answer)
+    Ok(serde_json::from_slice::<LoginAnswer>(&answer)
         .map_err(|e| format!("login: {e}"))?
-        .token;
+        .token)
+}
+
+fn device_session(
+    base: &str,
+    plan: &DevicePlan,
+    agent: &ureq::Agent,
+    token: Option<String>,
+    outcome: &mut Outcome,
+) -> Result<(), String> {
+    let token = match token {
+        Some(token) => token,
+        None => login(base, plan, agent, outcome)?,
+    };
 
     let answer = timed_post(
         agent,
@@ -1095,6 +1137,8 @@ pub struct Report {
     pub villages: usize,
     /// Every device from one address (`--same-address`).
     pub same_address: bool,
+    /// Devices signed in before the clock started (`--reuse-session`).
+    pub reuse_session: bool,
     pub devices: usize,
     pub changes: usize,
     /// From the first request's start to the last one's end, s.
@@ -1148,6 +1192,7 @@ impl Report {
             database: options.database,
             villages: options.villages,
             same_address: options.same_address,
+            reuse_session: options.reuse_session,
             devices: options.devices,
             changes: options.changes,
             wall_s,
@@ -1204,7 +1249,7 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "\nfieldbook-server under load ({database}): {} at once{}, in {}, each: login, push {} changes, pull by {PULL_LIMIT}",
+            "\nfieldbook-server under load ({database}): {} at once{}, in {}, each: {}push {} changes, pull by {PULL_LIMIT}",
             count_of(self.devices, "device"),
             if self.same_address {
                 " from one address"
@@ -1212,6 +1257,11 @@ impl Report {
                 ""
             },
             count_of(self.villages, "village"),
+            if self.reuse_session {
+                "(signed in before) "
+            } else {
+                "login, "
+            },
             self.changes
         );
         if self.database == Database::Postgres {
@@ -1302,6 +1352,7 @@ impl Report {
             "villages": self.villages,
             "durable_commits": self.database == Database::Sqlite,
             "same_address": self.same_address,
+            "reuse_session": self.reuse_session,
             "devices": self.devices,
             "changes_per_device": self.changes,
             "pull_limit": PULL_LIMIT,
@@ -1354,6 +1405,7 @@ mod tests {
             "--same-address",
             "--villages",
             "5",
+            "--reuse-session",
         ]))
         .unwrap();
         assert_eq!(
@@ -1364,6 +1416,7 @@ mod tests {
                 villages: 5,
                 database: Database::Postgres,
                 same_address: true,
+                reuse_session: true,
                 server: None,
                 json: true
             }
@@ -1432,6 +1485,7 @@ mod tests {
             database: Database::Sqlite,
             villages: 1,
             same_address: false,
+            reuse_session: false,
             devices: 500,
             changes: 20,
             wall_s: 10.0,

@@ -24,8 +24,11 @@ commands:
                               (default http://127.0.0.1:8080; --host 0.0.0.0 for phones
                               on the same Wi-Fi)
   build [--build-id ID]       build the PWA into dist/ and print its size
-  bench                       measure size, start-up, search, core, sync, server load and
+  bench [--only load] [--load-runs N]
+                              measure size, start-up, search, core, sync, server load and
                               storage; print a table and write bench/results.json
+                              (--only load: just the server under load, other figures kept;
+                              --load-runs: runs of each load setting, 5)
   test                        run every check and test suite; ends with `N passed, M failed`
   setup                       install what is missing, and nothing else
   demo-data --size S --out F  write the synthetic village (S: small, village, township)
@@ -39,11 +42,13 @@ commands:
                               SQLite and PostgreSQL; prints the counts and failing seeds
                               (--seed: re-run that one case alone)
   load [--devices N] [--changes C] [--villages K] [--database sqlite|postgres]
-       [--same-address] [--server BIN] [--json]
+       [--same-address] [--reuse-session] [--server BIN] [--json]
                               N devices (50) at once against the release server, each:
                               login, push C changes (20), pull its village (of K, 1);
                               latency per request kind, throughput, peak server memory
                               (--same-address: all from 127.0.0.1, not an address each;
+                              --reuse-session: each signs in before the clock starts and
+                              only pushes and pulls, as a phone with its 30-day session;
                               --server: that binary, not a fresh release build; --json:
                               one JSON object on stdout, the progress on stderr)
 ";
@@ -88,7 +93,7 @@ fn run(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         "demo-data" => demo_data(rest),
-        "bench" => bench::run_all(&root),
+        "bench" => bench::command(&root, rest),
         "load" => load::command(&root, rest),
         "soak" => soak::command(&root, rest),
         "postgres" => {

@@ -210,8 +210,16 @@ async fn push(
             "only a village worker's account pushes records".into(),
         ));
     }
-    let _guard = state.push_lock.lock().await;
-    let response = server_sync::push(&state.db, &session.user, request, state.now_ms()).await?;
+    let response = state
+        .pushes
+        .push(
+            &state.db,
+            &state.push_lock,
+            session.user,
+            request,
+            state.now_ms(),
+        )
+        .await?;
     Ok(Json(response))
 }
 

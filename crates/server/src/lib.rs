@@ -88,9 +88,11 @@ pub struct AppState {
     pub limiter: Arc<auth::LoginLimiter>,
     /// How long a session lasts.
     pub session_ttl_ms: u64,
-    /// One push (or settle) at a time in this process; the database's
-    /// cursor lock orders them across processes.
+    /// One group of pushes (or a settlement) at a time in this process;
+    /// the database's cursor lock orders them across processes.
     pub push_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Pushes waiting to be committed together.
+    pub pushes: Arc<sync::PushQueue>,
     /// Read the client's address from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
     /// Password checks running at once: one per core. Each Argon2 check
@@ -116,6 +118,7 @@ pub fn app(config: &AppConfig) -> Router {
         limiter: Arc::default(),
         session_ttl_ms: config.session_ttl_ms,
         push_lock: Arc::default(),
+        pushes: Arc::default(),
         trust_forwarded_for: config.trust_forwarded_for,
         password_checks: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),

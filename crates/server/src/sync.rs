@@ -2,10 +2,12 @@
 //! core's [`Replica`] so that the server and the phones decide alike.
 //!
 //! # Push
-//! One transaction. Its first statement bumps the `cursor` counter, which
-//! takes that row's lock (PostgreSQL) or the write lock (SQLite): pushes are
-//! applied one after another and commit in cursor order, so a pull that
-//! reads up to the committed counter never skips a change committed late.
+//! One transaction for the pushes that arrive together ([`PushQueue`]),
+//! each in a savepoint. Its first statement bumps the `cursor` counter,
+//! which takes that row's lock (PostgreSQL) or the write lock (SQLite):
+//! pushes are applied one after another and commit in cursor order, so a
+//! pull that reads up to the committed counter never skips a change
+//! committed late.
 //! A change already held (same device and number, same content) is
 //! accepted again and applied nothing; with other content it is rejected.
 //! A change to a record outside the user's villages fails the whole push
@@ -15,7 +17,8 @@
 //! The changes of the user's villages after the cursor, up to the
 //! committed head read first, in cursor order, one page at a time.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use fieldbook_core::Id;
 use fieldbook_core::sync::{
@@ -23,7 +26,8 @@ use fieldbook_core::sync::{
     RecordRef, RecordState, Rejection, Replica, ServerChange,
 };
 use serde_json::Value;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Acquire, Any, Row, Transaction};
+use tokio::sync::oneshot;
 
 use crate::auth::User;
 use crate::db::Db;
@@ -34,23 +38,163 @@ pub const MAX_PUSH_CHANGES: usize = 5_000;
 /// The most changes one pull page holds.
 pub const MAX_PULL_LIMIT: u32 = 5_000;
 
-/// Applies a push for `user`; answers after commit.
+/// Applies a push for `user` on its own; answers after commit. The server
+/// takes pushes through a [`PushQueue`], which commits those that arrive
+/// together in one transaction.
 pub async fn push(
     db: &Db,
     user: &User,
     request: PushRequest,
     now_ms: u64,
 ) -> Result<PushResponse, ApiError> {
+    check_push_size(&request)?;
+    let (reply, answer) = oneshot::channel();
+    commit_group(
+        db,
+        vec![PendingPush {
+            user: user.clone(),
+            request,
+            now_ms,
+            reply,
+        }],
+    )
+    .await;
+    answer.await.unwrap_or_else(|_| Err(dropped()))
+}
+
+fn check_push_size(request: &PushRequest) -> Result<(), ApiError> {
     if request.changes.len() > MAX_PUSH_CHANGES {
         return Err(ApiError::field(
             "changes",
             format!("at most {MAX_PUSH_CHANGES} changes per push; send the rest in another"),
         ));
     }
-    let mut rejected = request.check();
-    let refused: BTreeSet<u64> = rejected.iter().map(|r| r.seq).collect();
-    let device = request.device.0.to_string();
+    Ok(())
+}
 
+fn dropped() -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("the push was dropped before its commit"))
+}
+
+/// One push waiting for its group's commit.
+struct PendingPush {
+    user: User,
+    request: PushRequest,
+    now_ms: u64,
+    reply: oneshot::Sender<Result<PushResponse, ApiError>>,
+}
+
+/// Group commit: the pushes that arrive while a group is committing wait
+/// here and commit together, in one transaction, each in a savepoint of
+/// its own. With `synchronous=FULL` every commit waits for the disk, and
+/// pushes are applied one after another anyway (the cursor's lock), so
+/// 500 phones pushing at once paid 500 syncs in a row; now they pay one
+/// a group.
+///
+/// What a single push guaranteed holds for each push of a group: it is
+/// answered only after the group's commit; its changes take cursors in
+/// order after the previous push's, so the group commits in cursor order
+/// under the same lock; a push that fails (403, a database error) rolls
+/// back to its savepoint and changes nothing, while the others commit; a
+/// device's push repeated within a group finds its first copy (same
+/// transaction) and is accepted again without applying anything.
+#[derive(Default)]
+pub struct PushQueue {
+    waiting: std::sync::Mutex<VecDeque<PendingPush>>,
+}
+
+impl PushQueue {
+    /// Queues a push and answers after the commit of the group it joins.
+    /// `lock` orders groups (and settlements) in this process; each push
+    /// starts a task that takes it and commits whatever is waiting then,
+    /// in a task of its own so that a client that hangs up cannot cancel
+    /// the others' commit.
+    pub async fn push(
+        self: &Arc<Self>,
+        db: &Db,
+        lock: &Arc<tokio::sync::Mutex<()>>,
+        user: User,
+        request: PushRequest,
+        now_ms: u64,
+    ) -> Result<PushResponse, ApiError> {
+        check_push_size(&request)?;
+        let (reply, answer) = oneshot::channel();
+        self.lock_waiting().push_back(PendingPush {
+            user,
+            request,
+            now_ms,
+            reply,
+        });
+        let queue = Arc::clone(self);
+        let db = db.clone();
+        let lock = Arc::clone(lock);
+        tokio::spawn(async move {
+            let _guard = lock.lock_owned().await;
+            let group = queue.take_group();
+            // Empty when an earlier task took this push into its group.
+            if !group.is_empty() {
+                commit_group(&db, group).await;
+            }
+        });
+        answer.await.unwrap_or_else(|_| Err(dropped()))
+    }
+
+    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, VecDeque<PendingPush>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The waiting pushes, oldest first, up to [`MAX_PUSH_CHANGES`] changes
+    /// in all (at least one push), so a group stays one push's size. Those
+    /// left wait for the next task, which each push started.
+    fn take_group(&self) -> Vec<PendingPush> {
+        let mut waiting = self.lock_waiting();
+        let mut group = Vec::new();
+        let mut changes = 0;
+        while let Some(next) = waiting.front() {
+            let size = next.request.changes.len();
+            if !group.is_empty() && changes + size > MAX_PUSH_CHANGES {
+                break;
+            }
+            changes += size;
+            group.extend(waiting.pop_front());
+        }
+        group
+    }
+}
+
+/// Applies `group` in one transaction, each push in a savepoint, and
+/// answers each push after the commit (or with the error that ended it).
+async fn commit_group(db: &Db, group: Vec<PendingPush>) {
+    let mut answers = Vec::with_capacity(group.len());
+    let mut work = Vec::with_capacity(group.len());
+    for pending in group {
+        answers.push(pending.reply);
+        work.push((pending.user, pending.request, pending.now_ms));
+    }
+    match apply_group(db, work).await {
+        Ok(results) => {
+            for (reply, result) in answers.into_iter().zip(results) {
+                let _ = reply.send(result);
+            }
+        }
+        Err(error) => {
+            tracing::error!("a group of {} pushes failed: {error:#}", answers.len());
+            for reply in answers {
+                let _ = reply.send(Err(ApiError::Internal(anyhow::anyhow!(
+                    "the group commit failed"
+                ))));
+            }
+        }
+    }
+}
+
+/// The transaction of a group: the cursor's lock first, each push in a
+/// savepoint, the cursor written back, commit. `Err` when the transaction
+/// itself failed (nothing of the group committed).
+async fn apply_group(
+    db: &Db,
+    work: Vec<(User, PushRequest, u64)>,
+) -> anyhow::Result<Vec<Result<PushResponse, ApiError>>> {
     let mut tx = db.pool.begin().await?;
     let head: i64 =
         sqlx::query("UPDATE counters SET value = value + 0 WHERE name = 'cursor' RETURNING value")
@@ -58,9 +202,44 @@ pub async fn push(
             .await?
             .get(0);
     let mut cursor = head as u64;
+    let mut results = Vec::with_capacity(work.len());
+    for (user, request, now_ms) in work {
+        let before = cursor;
+        let mut savepoint = tx.begin().await?;
+        match apply_push(&mut savepoint, &user, request, now_ms, &mut cursor).await {
+            Ok(response) => {
+                savepoint.commit().await?;
+                results.push(Ok(response));
+            }
+            Err(error) => {
+                cursor = before;
+                savepoint.rollback().await?;
+                results.push(Err(error));
+            }
+        }
+    }
+    sqlx::query("UPDATE counters SET value = $1 WHERE name = 'cursor'")
+        .bind(cursor as i64)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Applies one push inside `tx`, numbering its changes after `cursor`.
+async fn apply_push(
+    tx: &mut Transaction<'_, Any>,
+    user: &User,
+    request: PushRequest,
+    now_ms: u64,
+    cursor: &mut u64,
+) -> Result<PushResponse, ApiError> {
+    let mut rejected = request.check();
+    let refused: BTreeSet<u64> = rejected.iter().map(|r| r.seq).collect();
+    let device = request.device.0.to_string();
 
     // What the server already holds of this device's numbers.
-    let held = held_changes(&mut tx, &device, &request.changes).await?;
+    let held = held_changes(tx, &device, &request.changes).await?;
 
     // Each change once (a request may repeat one), in order.
     let mut fresh: Vec<Change> = Vec::new();
@@ -81,7 +260,7 @@ pub async fn push(
     }
 
     // The records touched, with their village, loaded once.
-    let mut records = Records::load(&mut tx, fresh.iter().map(|c| c.record)).await?;
+    let mut records = Records::load(tx, fresh.iter().map(|c| c.record)).await?;
     for change in &fresh {
         if change.record.kind == RecordKind::Village {
             rejected.push(Rejection {
@@ -91,7 +270,7 @@ pub async fn push(
             });
             continue;
         }
-        let village = records.village_for(&mut tx, change, &fresh).await?;
+        let village = records.village_for(tx, change, &fresh).await?;
         match village {
             Some(village) if user.can_write(&village) => {}
             Some(_) => {
@@ -123,7 +302,7 @@ pub async fn push(
             && change.field == field
             && let Some(current) = records.village_of(&change.record)
         {
-            let moved_to = records.parent_village(&mut tx, change).await?;
+            let moved_to = records.parent_village(tx, change).await?;
             if moved_to.as_deref() != Some(current.as_str()) {
                 rejected.push(Rejection {
                     seq: change.seq,
@@ -133,11 +312,11 @@ pub async fn push(
             }
         }
 
-        cursor += 1;
-        let logged = ServerChange::intake(cursor, change.clone(), now_ms);
+        *cursor += 1;
+        let logged = ServerChange::intake(*cursor, change.clone(), now_ms);
         match records.replica.apply(logged.change.clone()) {
             ApplyOutcome::Refused { reason } => {
-                cursor -= 1;
+                *cursor -= 1;
                 rejected.push(Rejection {
                     seq: change.seq,
                     reason,
@@ -150,18 +329,13 @@ pub async fn push(
                     .unwrap_or_default()
                     .to_string();
                 records.touched.insert(change.record);
-                insert_change(&mut tx, &logged, &village, &user.id, now_ms).await?;
+                insert_change(tx, &logged, &village, &user.id, now_ms).await?;
                 accepted.push(change.seq);
             }
         }
     }
-    records.store(&mut tx).await?;
-    sqlx::query("UPDATE counters SET value = $1 WHERE name = 'cursor'")
-        .bind(cursor as i64)
-        .execute(&mut *tx)
-        .await?;
-    mark_synced(&mut tx, user, now_ms).await?;
-    tx.commit().await?;
+    records.store(tx).await?;
+    mark_synced(tx, user, now_ms).await?;
 
     accepted.sort_unstable();
     rejected.sort_by_key(|r| r.seq);

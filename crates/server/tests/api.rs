@@ -87,6 +87,73 @@ on_both! {
         assert_eq!(t.snapshot().await, after);
     }
 
+    async fn pushes_sent_all_at_once_commit_together_and_each_keeps_its_guarantees(t: &TestServer) {
+        let wang = t.login("wang").await;
+        let li = t.login("li").await;
+        let (_, page) = t.post("/api/v1/sync/pull", Some(&wang), &json!({"cursor": 0, "limit": 5000})).await;
+        let head_before = page["next_cursor"].as_u64().unwrap();
+        // Twelve phones of 王庄村, one push of them sent twice, 李庄村's own
+        // phone, and a push of 王庄村's worker into 李庄村 (refused whole).
+        let mut sends = Vec::new();
+        let mut own = Vec::new();
+        for n in 1..=12u128 {
+            let (_, changes) = new_household(&t.wang_village, &format!("{n:03}"), device(n), 1, t.now());
+            sends.push((wang.clone(), device(n), changes.clone(), StatusCode::OK));
+            own.push((device(n), changes));
+        }
+        sends.push((wang.clone(), device(1), own[0].1.clone(), StatusCode::OK));
+        let (_, theirs) = new_household(&t.li_village, "009", device(30), 1, t.now());
+        sends.push((li.clone(), device(30), theirs.clone(), StatusCode::OK));
+        let (_, intrusion) = new_household(&t.li_village, "010", device(20), 1, t.now());
+        sends.push((wang.clone(), device(20), intrusion, StatusCode::FORBIDDEN));
+        let mut pushes = tokio::task::JoinSet::new();
+        for (token, phone, changes, expected) in sends {
+            let router = t.router.clone();
+            pushes.spawn(async move {
+                use tower::ServiceExt;
+                let request = http::Request::post("/api/v1/sync/push")
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(axum::body::Body::from(
+                        json!({"device": phone, "changes": changes}).to_string(),
+                    ))
+                    .unwrap();
+                let response = router.oneshot(request).await.unwrap();
+                let status = response.status();
+                let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                assert_eq!(status, expected, "{body}");
+                if status == StatusCode::OK {
+                    let all: Vec<u64> = changes.iter().map(|c| c.seq).collect();
+                    assert_eq!(body["accepted"], json!(all), "{body}");
+                }
+            });
+        }
+        pushes.join_all().await;
+        // Each push applied once, the repeated one too; the refused one not.
+        for (phone, changes) in &own {
+            assert_eq!(t.changes_from(*phone).await, changes.len() as i64);
+        }
+        assert_eq!(t.changes_from(device(20)).await, 0);
+        let pulled = t.pull_all(&wang, 1000).await;
+        let expected: usize = own.iter().map(|(_, c)| c.len()).sum();
+        let phones: Vec<_> = own.iter().map(|(phone, _)| *phone).collect();
+        assert_eq!(pulled.iter().filter(|c| phones.contains(&c.device)).count(), expected);
+        assert!(own.iter().all(|(_, changes)| changes.iter().all(|c| pulled.contains(c))));
+        // The pushes' cursors follow the head before them without a gap:
+        // the refused push gave its numbers back.
+        let mut cursors = Vec::new();
+        let mut head = 0;
+        for token in [&wang, &li] {
+            let (_, page) = t.post("/api/v1/sync/pull", Some(token), &json!({"cursor": head_before, "limit": 5000})).await;
+            cursors.extend(page["changes"].as_array().unwrap().iter().map(|c| c["cursor"].as_u64().unwrap()));
+            head = page["next_cursor"].as_u64().unwrap();
+        }
+        cursors.sort_unstable();
+        assert_eq!(head, head_before + (expected + theirs.len()) as u64);
+        assert_eq!(cursors, (head_before + 1..=head).collect::<Vec<_>>());
+    }
+
     async fn two_devices_editing_one_household_converge(t: &TestServer) {
         let token = t.login("wang").await;
         let (a, b) = (device(1), device(2));
