@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::SectionPage;
-use crate::forms::parse_date;
+use crate::forms::{month_day, parse_date};
 use crate::i18n::{Key, both, use_i18n};
 use crate::state::{new_id, today, use_app_state};
 
@@ -230,16 +230,16 @@ fn TaskRow(
         })
     });
     let editing = RwSignal::new(false);
-    let date = RwSignal::new(today().format("%Y-%m-%d").to_string());
+    let date = RwSignal::new(today().to_string());
     let note = RwSignal::new(String::new());
     let reached = RwSignal::new(String::new());
     let error = RwSignal::new(None::<(&'static str, &'static str)>);
 
     let window = task.with_value(|t| {
         if t.start == t.end {
-            t.start.format("%m-%d").to_string()
+            month_day(t.start)
         } else {
-            format!("{} – {}", t.start.format("%m-%d"), t.end.format("%m-%d"))
+            format!("{} – {}", month_day(t.start), month_day(t.end))
         }
     });
 

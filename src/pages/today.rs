@@ -296,8 +296,8 @@ fn HouseholdCard(
             };
             let window = format!(
                 "{} – {}",
-                task.start.format("%m-%d"),
-                task.end.format("%m-%d")
+                crate::forms::month_day(task.start),
+                crate::forms::month_day(task.end)
             );
             view! {
                 <li>

@@ -201,7 +201,7 @@ fn VisitForm(
         )
     });
     let checks = old.outcome.three_checks.unwrap_or_default();
-    let date = RwSignal::new(old.date.format("%Y-%m-%d").to_string());
+    let date = RwSignal::new(old.date.to_string());
     let kind = RwSignal::new(initial_kind);
     let adverse = RwSignal::new(old.outcome.adverse_reaction);
     let referred = RwSignal::new(old.outcome.referred);
@@ -214,11 +214,7 @@ fn VisitForm(
     let new_method = RwSignal::new(old.outcome.new_method);
     let defect_level = RwSignal::new(old.outcome.defect_level);
     let notes = RwSignal::new(old.notes.clone().unwrap_or_default());
-    let next_visit = RwSignal::new(
-        old.next_visit
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default(),
-    );
+    let next_visit = RwSignal::new(old.next_visit.map(|d| d.to_string()).unwrap_or_default());
     // A correction keeps the stored next date until the date or kind changes.
     let keep_stored_next = StoredValue::new(before.is_some());
     let before = StoredValue::new(before);
@@ -242,11 +238,7 @@ fn VisitForm(
         let suggestion = state
             .data
             .with_untracked(|d| person.with_value(|p| suggested_next_visit(d, p, k, day)));
-        next_visit.set(
-            suggestion
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .unwrap_or_default(),
-        );
+        next_visit.set(suggestion.map(|d| d.to_string()).unwrap_or_default());
     });
 
     let asks = move |question: Question| questions(kind.get()).contains(&question);

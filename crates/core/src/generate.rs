@@ -1660,7 +1660,9 @@ impl Gen {
                     continue;
                 };
                 let outcome = self.follow_up_outcome();
-                let next = dues.get(j + 1).copied();
+                // A visit late past the next due date books the one after
+                // it: a next visit before the visit itself is invalid.
+                let next = dues[j + 1..].iter().copied().find(|&n| n >= day);
                 if let Some(v) = self.record(member, day, VisitKind::MethodFollowUp, outcome) {
                     v.next_visit = next;
                 }

@@ -47,9 +47,10 @@ impl Table {
     }
 }
 
+/// `YYYY-MM-DD` through `Display` rather than a `format("%…")` pattern,
+/// whose interpreter would otherwise be linked into the app's wasm.
 fn date(day: Option<NaiveDate>) -> String {
-    day.map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
+    day.map(|d| d.to_string()).unwrap_or_default()
 }
 
 fn text(value: &Option<String>) -> String {

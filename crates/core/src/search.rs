@@ -4,20 +4,40 @@
 
 use std::collections::HashMap;
 
-use pinyin::ToPinyin;
-
 use crate::data::Dataset;
 use crate::model::{FamilyFlags, Household, Id};
+
+mod pinyin_initials;
 
 /// The pinyin initials of a text, lower case: `张秀梅` → `zxm`. Characters
 /// without pinyin (letters, digits) are kept as they are, lower-cased.
 pub fn initials(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| match c.to_pinyin() {
-            Some(pinyin) => pinyin.first_letter().chars().collect::<Vec<_>>(),
-            None => c.to_lowercase().collect(),
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match initial(c) {
+            Some(letter) => out.push(letter),
+            None => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// The first letter of a character's pinyin (the first reading where it
+/// has several), from the table generated out of the `pinyin` crate's data
+/// (see `tests/pinyin_table.rs`): one byte a character instead of that
+/// crate's full syllables, which made up a tenth of the app's wasm.
+fn initial(c: char) -> Option<char> {
+    let code = u32::from(c);
+    let blocks = pinyin_initials::BLOCKS;
+    let block = blocks
+        .partition_point(|&(start, _)| start <= code)
+        .checked_sub(1)?;
+    let (start, letters) = blocks[block];
+    match *letters.as_bytes().get((code - start) as usize)? {
+        b'.' => None,
+        b'E' => Some('ê'),
+        letter => Some(char::from(letter)),
+    }
 }
 
 /// Which family flag a filter asks for.
@@ -167,6 +187,11 @@ mod tests {
         assert_eq!(initials("张秀梅"), "zxm");
         assert_eq!(initials("李建国"), "ljg");
         assert_eq!(initials("王A3"), "wa3");
+        // The table's edges: its first and last characters, one without
+        // pinyin inside a block, and characters outside every block.
+        assert_eq!(initials("〇㐀𲎉"), "lqm");
+        assert_eq!(initials("\u{3403}"), "\u{3403}");
+        assert_eq!(initials("😀ÀZ"), "😀àz");
     }
 
     #[test]

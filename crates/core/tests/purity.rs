@@ -19,7 +19,7 @@ const ALLOWED_DEPENDENCIES: &[&str] = &[
     "rand",        // the synthetic village: seeded, no OS randomness features
     "rand_chacha", // the synthetic village's portable seeded generator
     "divan",       // dev: benchmarks
-    "pinyin",      // search by pinyin initials: a static table
+    "pinyin",      // dev: the source of the pinyin initials table
 ];
 
 /// Source text that would mean the core reads a clock, does I/O, or draws
