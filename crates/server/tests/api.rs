@@ -334,6 +334,32 @@ on_both! {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 
+    async fn change_numbers_the_database_cannot_hold_are_refused(t: &TestServer) {
+        let token = t.login("wang").await;
+        let phone = device(1);
+        let (household, mut changes) = new_household(&t.wang_village, "001", phone, 1, t.now());
+        let mut phoned = household.clone();
+        phoned.phone = Some("110".into());
+        let mut big = edit(&household, &phoned, phone, 1, t.now());
+        big[0].seq = u64::MAX;
+        changes.extend(big);
+        // Sent twice: the second time is a retry, which must read the same.
+        for _ in 0..2 {
+            let (status, body) = t.push(&token, phone, &changes).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["accepted"].as_array().unwrap().len(), changes.len() - 1, "{body}");
+            assert_eq!(body["rejected"][0]["seq"], json!(u64::MAX), "{body}");
+            assert!(body["rejected"][0]["reason"].as_str().unwrap().contains("change number"), "{body}");
+        }
+        assert_eq!(t.changes_from(phone).await, changes.len() as i64 - 1);
+        // Just below the server's limit, a number is taken.
+        let mut last = edit(&household, &phoned, phone, i64::MAX as u64, t.now());
+        last.truncate(1);
+        let (status, body) = t.push(&token, phone, &last).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["accepted"], json!([i64::MAX]), "{body}");
+    }
+
     async fn bad_requests_get_their_4xx_and_change_nothing(t: &TestServer) {
         let wang = t.login("wang").await;
         let (_, seed) = new_household(&t.wang_village, "001", device(1), 1, t.now());
