@@ -299,6 +299,11 @@ pub fn clamp_future(ts: Hlc, now_ms: u64) -> (Hlc, bool) {
     }
 }
 
+/// The largest change number: the server keeps them as signed 64-bit
+/// integers (SQLite's and PostgreSQL's), so a larger one could not be told
+/// apart from its neighbours when a push is retried.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+
 /// A device (a phone's install, or the server itself when a township
 /// officer edits there): a UUID made once at the edge. Compared by its
 /// bytes, which is the order of its lowercase hex text.
@@ -379,11 +384,15 @@ impl Change {
     }
 
     /// Whether the change is well formed for the server to accept: a change
-    /// number from 1, a known field of its kind, a value that fits the field,
-    /// and not superseding itself. The reason, in English, when not.
+    /// number from 1 to [`MAX_SEQ`], a known field of its kind, a value that
+    /// fits the field, and not superseding itself. The reason, in English,
+    /// when not.
     pub fn validate(&self) -> Result<(), String> {
         if self.seq == 0 {
             return Err("change numbers start at 1".to_string());
+        }
+        if self.seq > MAX_SEQ {
+            return Err(format!("change numbers go up to {MAX_SEQ}"));
         }
         if self.supersedes.contains(&self.id()) {
             return Err("a change cannot supersede itself".to_string());

@@ -133,10 +133,16 @@ async fn login(
     limiter.fail(&address_key, now);
     limiter.fail(&user_key, now);
 
-    let row = sqlx::query("SELECT id, password_hash, disabled FROM users WHERE username = $1")
-        .bind(&request.username)
-        .fetch_optional(&state.db.pool)
-        .await?;
+    // No username holds a NUL, and PostgreSQL's text cannot even be asked
+    // about one (the query would fail): such a name is simply not known.
+    let row = if request.username.contains('\0') {
+        None
+    } else {
+        sqlx::query("SELECT id, password_hash, disabled FROM users WHERE username = $1")
+            .bind(&request.username)
+            .fetch_optional(&state.db.pool)
+            .await?
+    };
     let password = request.password.clone();
     let (id, hash, disabled) = match &row {
         Some(r) => (

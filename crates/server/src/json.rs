@@ -42,9 +42,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+        let mut path = e.path().to_string();
+        let segments = segments(e.path());
         let inner = e.into_inner();
-        let message = if inner.is_syntax() || inner.is_eof() {
+        let message = if inner.to_string().starts_with("recursion limit exceeded") {
+            // The path would run on for a hundred levels: name where the
+            // nesting starts instead.
+            path = outermost(segments);
+            "the JSON is nested too deeply: at most 128 levels of arrays and objects".to_string()
+        } else if inner.is_syntax() || inner.is_eof() {
             format!("malformed JSON: {inner}")
         } else {
             inner.to_string()
@@ -60,6 +66,36 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// A path's steps as they are written: `changes`, `[0]`, `.value`.
+fn segments(path: &serde_path_to_error::Path) -> Vec<String> {
+    path.iter()
+        .map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => format!("[{index}]"),
+            other => format!(".{other}"),
+        })
+        .collect()
+}
+
+/// The path without the run of levels repeated at its end (`[0][0][0]…`,
+/// `.a.a.a…`, `[0].a[0].a…`): `changes[0].value`, where a value nested too
+/// deeply starts.
+fn outermost(mut segments: Vec<String>) -> String {
+    for period in 1..=4 {
+        let n = segments.len();
+        let mut start = n;
+        while start > period && segments[start - 1] == segments[start - 1 - period] {
+            start -= 1;
+        }
+        // segments[start - period..] repeats with this period.
+        if n - start >= 2 * period {
+            segments.truncate(start - period);
+            break;
+        }
+    }
+    let path = segments.concat();
+    path.strip_prefix('.').unwrap_or(&path).to_string()
+}
+
 /// A query string of type `T`; a bad one is a 400 in the API's error shape.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
@@ -72,8 +108,17 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
         _: &S,
     ) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(query)
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
             .map(ApiQuery)
-            .map_err(|e| ApiError::bad(format!("bad query string: {e}")))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let message = format!("bad query string: {}", e.into_inner());
+                if path.is_empty() || path == "." {
+                    ApiError::bad(message)
+                } else {
+                    ApiError::field(path, message)
+                }
+            })
     }
 }

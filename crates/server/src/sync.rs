@@ -22,8 +22,8 @@ use std::sync::Arc;
 
 use fieldbook_core::Id;
 use fieldbook_core::sync::{
-    ApplyOutcome, Change, PullRequest, PullResponse, PushRequest, PushResponse, RecordKind,
-    RecordRef, RecordState, Rejection, Replica, ServerChange,
+    ApplyOutcome, Change, MAX_SEQ, PullRequest, PullResponse, PushRequest, PushResponse,
+    RecordKind, RecordRef, RecordState, Rejection, Replica, ServerChange,
 };
 use serde_json::Value;
 use sqlx::{Acquire, Any, Row, Transaction};
@@ -372,10 +372,10 @@ async fn held_changes(
     device: &str,
     changes: &[Change],
 ) -> Result<HashMap<u64, String>, ApiError> {
-    let (Some(low), Some(high)) = (
-        changes.iter().map(|c| c.seq).min(),
-        changes.iter().map(|c| c.seq).max(),
-    ) else {
+    // Numbers past MAX_SEQ are refused, and as i64 they would wrap around
+    // and empty the range.
+    let numbers = || changes.iter().map(|c| c.seq).filter(|&s| s <= MAX_SEQ);
+    let (Some(low), Some(high)) = (numbers().min(), numbers().max()) else {
         return Ok(HashMap::new());
     };
     let rows =

@@ -21,6 +21,31 @@ type Case<'a> = (
     Option<&'a str>,
 );
 
+/// One bad request with its headers as sent: what it is, method, path, the
+/// whole `Authorization` header, the `Content-Type`, body, the status it
+/// must get, and the field its answer must name.
+type RawCase<'a> = (
+    String,
+    &'a str,
+    &'a str,
+    Option<String>,
+    Option<&'a str>,
+    Option<Vec<u8>>,
+    StatusCode,
+    Option<&'a str>,
+);
+
+/// `value` as JSON text with the string `"@@"` in it replaced by `raw`: the
+/// bodies serde will not write (bad UTF-8, `1e400`, 10,000 levels).
+fn splice(value: &Value, raw: &[u8]) -> Vec<u8> {
+    let text = serde_json::to_vec(value).unwrap();
+    let at = text
+        .windows(4)
+        .position(|w| w == b"\"@@\"")
+        .expect("a \"@@\" to replace");
+    [&text[..at], raw, &text[at + 4..]].concat()
+}
+
 /// Applies changes to a fresh replica: what a phone would hold.
 fn phone_state(changes: &[Change]) -> Replica {
     let mut replica = Replica::new();
@@ -401,6 +426,79 @@ on_both! {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 
+    async fn reordered_pushes_are_taken_or_refused_and_never_corrupt(t: &TestServer) {
+        let token = t.login("wang").await;
+        let phone = device(1);
+        let (household, created) = new_household(&t.wang_village, "001", phone, 1, t.now());
+        t.advance(1_000);
+        let mut first = household.clone();
+        first.address = Some("东街1号".into());
+        first.phone = Some("110".into());
+        let first_edit = edit(&household, &first, phone, created.len() as u64 + 1, t.now());
+        t.advance(1_000);
+        let mut second = first.clone();
+        second.address = Some("西街2号".into());
+        let second_edit = edit(&first, &second, phone, (created.len() + first_edit.len()) as u64 + 1, t.now());
+        let all: Vec<Change> = created.iter().chain(&first_edit).chain(&second_edit).cloned().collect();
+
+        // Each change alone, the latest number first: each is taken, or
+        // refused with a reason (a field of a household not known yet).
+        for change in all.iter().rev() {
+            let (status, body) = t.push(&token, phone, std::slice::from_ref(change)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let taken = body["accepted"] == json!([change.seq]) && body["rejected"] == json!([]);
+            let refused = body["accepted"] == json!([])
+                && body["rejected"][0]["seq"] == change.seq
+                && body["rejected"][0]["reason"].as_str().is_some_and(|r| r.contains("not known here"));
+            assert!(taken != refused, "seq {}: {body}", change.seq);
+        }
+        // Then everything in one push, in reverse: all held, each once.
+        let reversed: Vec<Change> = all.iter().rev().cloned().collect();
+        let (status, body) = t.push(&token, phone, &reversed).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let numbers: Vec<u64> = all.iter().map(|c| c.seq).collect();
+        assert_eq!(body["accepted"], json!(numbers));
+        assert_eq!(body["rejected"], json!([]));
+        assert_eq!(t.changes_from(phone).await, all.len() as i64);
+        // In order once more: the same answer, nothing stored.
+        let held = t.snapshot().await;
+        assert_eq!(t.push(&token, phone, &all).await.1["accepted"], json!(numbers));
+        assert_eq!(t.snapshot().await, held);
+        // The server holds what a phone applying them in order holds.
+        let server = phone_state(&t.pull_all(&token, 1000).await).materialize().dataset;
+        let in_order = phone_state(&all).materialize().dataset;
+        assert_eq!(server.households, in_order.households);
+        assert_eq!(server.households, vec![second]);
+        let (_, body) = t.get("/api/v1/conflicts", Some(&token)).await;
+        assert_eq!(body["conflicts"], json!([]), "one device's own edits never conflict");
+    }
+
+    async fn change_numbers_the_database_cannot_hold_are_refused(t: &TestServer) {
+        let token = t.login("wang").await;
+        let phone = device(1);
+        let (household, mut changes) = new_household(&t.wang_village, "001", phone, 1, t.now());
+        let mut phoned = household.clone();
+        phoned.phone = Some("110".into());
+        let mut big = edit(&household, &phoned, phone, 1, t.now());
+        big[0].seq = u64::MAX;
+        changes.extend(big);
+        // Sent twice: the second time is a retry, which must read the same.
+        for _ in 0..2 {
+            let (status, body) = t.push(&token, phone, &changes).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["accepted"].as_array().unwrap().len(), changes.len() - 1, "{body}");
+            assert_eq!(body["rejected"][0]["seq"], json!(u64::MAX), "{body}");
+            assert!(body["rejected"][0]["reason"].as_str().unwrap().contains("change number"), "{body}");
+        }
+        assert_eq!(t.changes_from(phone).await, changes.len() as i64 - 1);
+        // Just below the server's limit, a number is taken.
+        let mut last = edit(&household, &phoned, phone, i64::MAX as u64, t.now());
+        last.truncate(1);
+        let (status, body) = t.push(&token, phone, &last).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["accepted"], json!([i64::MAX]), "{body}");
+    }
+
     async fn bad_requests_get_their_4xx_and_change_nothing(t: &TestServer) {
         let wang = t.login("wang").await;
         let (_, seed) = new_household(&t.wang_village, "001", device(1), 1, t.now());
@@ -420,6 +518,44 @@ on_both! {
         let mut other_device = good_push.clone();
         other_device["device"] = json!(device(3));
         let huge = format!("{{\"device\":\"{}\",\"changes\":[{}]}}", device(2).0, vec!["{}"; 3_000_000].join(","));
+        let huge_bytes = huge.clone().into_bytes();
+
+        // For the cases added to the first 24: a household of 李庄村, a
+        // disabled worker's session, the officer's, and bodies to spoil.
+        let li = t.login("li").await;
+        let (_, theirs) = new_household(&t.li_village, "009", device(9), 1, t.now());
+        assert_eq!(t.push(&li, device(9), &theirs).await.0, StatusCode::OK);
+        fieldbook_server::admin::add_user(
+            &t.db, "sun", PASSWORD, fieldbook_server::auth::Role::Worker, None,
+            std::slice::from_ref(&t.wang_village), t.now(),
+        )
+        .await
+        .unwrap();
+        let disabled = t.login("sun").await;
+        fieldbook_server::admin::disable_user(&t.db, "sun").await.unwrap();
+        let zhao = t.login("zhao").await;
+        let (_, elsewhere) = new_household(&t.li_village, "010", device(2), 1, t.now());
+        let mut edit_theirs = theirs[0].clone();
+        edit_theirs.device = device(2);
+        edit_theirs.seq = 1;
+        edit_theirs.field = "phone".into();
+        edit_theirs.value = json!("110");
+        let spoiled = |edit: &dyn Fn(&mut Value)| {
+            let mut body = good_push.clone();
+            edit(&mut body);
+            body
+        };
+        let spliced = |raw: &[u8]| splice(&spoiled(&|b| b["changes"][0]["value"] = json!("@@")), raw);
+        let deep_arrays = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let deep_objects = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
+        let too_many = json!({"device": device(2), "changes": vec![good[0].clone(); 5_001]});
+        let settle_body = |record: &Value, field: &str, value: Value| {
+            json!({"record": record, "field": field, "value": value})
+        };
+        let mine = serde_json::to_value(seed[0].record).unwrap();
+        let unknown_record = json!({"kind": "household", "id": "00000000-0000-0000-0000-0000000000aa"});
+        let mut padded = br#"{"cursor":0,"limit":5}"#.to_vec();
+        padded.resize(fieldbook_server::MAX_BODY_BYTES + 1, b' ');
 
         // Make li's session expire without touching the others: it is the
         // oldest after moving the clock… so instead expire it in the table.
@@ -457,13 +593,147 @@ on_both! {
             ("settle a field with no conflict", "POST", "/api/v1/conflicts/settle", Some(&wang),
                 bytes(&json!({"record": seed[0].record, "field": "number", "value": "999"})), StatusCode::CONFLICT, None),
             ("unknown query parameter", "GET", "/api/v1/township/summary?perod=2026", Some(&officer), None, StatusCode::BAD_REQUEST, None),
-            ("a date that is no date", "GET", "/api/v1/township/summary?today=2026-02-30", Some(&officer), None, StatusCode::BAD_REQUEST, None),
+            ("a date that is no date", "GET", "/api/v1/township/summary?today=2026-02-30", Some(&officer), None, StatusCode::BAD_REQUEST, Some("today")),
             ("settle a value of the wrong type", "POST", "/api/v1/conflicts/settle", Some(&wang),
                 bytes(&json!({"record": seed[0].record, "field": "flags", "value": 7})), StatusCode::BAD_REQUEST, Some("value")),
         ];
-        for (what, method, path, token, body, expected, field) in cases {
-            let (status, answer) = t.send(method, path, token, body).await;
+        let settle = "/api/v1/conflicts/settle";
+        let login = "/api/v1/login";
+        let json = Some("application/json");
+        let bearer = |token: &str| Some(format!("Bearer {token}"));
+        let raw = |text: &[u8]| Some(text.to_vec());
+        let township = format!("/api/v1/township/indicators?village={}", t.wang_village);
+        let li_conflicts = format!("/api/v1/conflicts?village={}", t.li_village);
+        let added: Vec<RawCase<'_>> = vec![
+            // Nesting, encoding and bytes that are not what they claim.
+            ("10,000 nested arrays as a pushed value".into(), "POST", push, bearer(&wang), json, Some(spliced(deep_arrays.as_bytes())), StatusCode::BAD_REQUEST, Some("changes[0].value")),
+            ("10,000 nested objects as a settled value".into(), "POST", settle, bearer(&wang), json,
+                Some(splice(&settle_body(&mine, "notes", json!("@@")), deep_objects.as_bytes())), StatusCode::BAD_REQUEST, Some("value")),
+            ("10,000 unclosed brackets as a pull".into(), "POST", pull, bearer(&wang), json, Some("[".repeat(10_000).into_bytes()), StatusCode::BAD_REQUEST, None),
+            ("10,000 nested arrays as a login".into(), "POST", login, None, json, Some(deep_arrays.clone().into_bytes()), StatusCode::BAD_REQUEST, None),
+            ("invalid UTF-8 inside a pushed string".into(), "POST", push, bearer(&wang), json, Some(spliced(b"\"\xff\xfe\"")), StatusCode::BAD_REQUEST, Some("changes[0].value")),
+            ("invalid UTF-8 in a login name".into(), "POST", login, None, json, raw(b"{\"username\":\"\xc3\x28\",\"password\":\"x\"}"), StatusCode::BAD_REQUEST, Some("username")),
+            ("a lone surrogate escape".into(), "POST", login, None, json, raw(br#"{"username":"\ud800","password":"x"}"#), StatusCode::BAD_REQUEST, Some("username")),
+            ("a byte-order mark before the JSON".into(), "POST", pull, bearer(&wang), json, raw(b"\xef\xbb\xbf{\"cursor\":0,\"limit\":5}"), StatusCode::BAD_REQUEST, None),
+            ("a key given twice".into(), "POST", pull, bearer(&wang), json, raw(br#"{"cursor":0,"cursor":1,"limit":5}"#), StatusCode::BAD_REQUEST, None),
+            ("null as the body".into(), "POST", pull, bearer(&wang), json, raw(b"null"), StatusCode::BAD_REQUEST, None),
+            ("an empty push body".into(), "POST", push, bearer(&wang), json, raw(b""), StatusCode::BAD_REQUEST, None),
+            ("an empty settle body".into(), "POST", settle, bearer(&wang), json, raw(b""), StatusCode::BAD_REQUEST, None),
+            ("an empty login body".into(), "POST", login, None, json, raw(b""), StatusCode::BAD_REQUEST, None),
+            // Content types.
+            ("a plain-text push".into(), "POST", push, bearer(&wang), Some("text/plain"), bytes(&good_push), StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
+            ("a pull without a content type".into(), "POST", pull, bearer(&wang), None, raw(br#"{"cursor":0,"limit":5}"#), StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
+            ("a login sent as a form".into(), "POST", login, None, Some("application/x-www-form-urlencoded"), raw(b"username=wang&password=x"), StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
+            ("a settle sent as application/jsonp".into(), "POST", settle, bearer(&wang), Some("application/jsonp"),
+                bytes(&settle_body(&mine, "number", json!("1"))), StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
+            // Numbers.
+            ("a cursor too large for u64".into(), "POST", pull, bearer(&wang), json, raw(br#"{"cursor":18446744073709551616,"limit":5}"#), StatusCode::BAD_REQUEST, Some("cursor")),
+            ("a negative cursor".into(), "POST", pull, bearer(&wang), json, raw(br#"{"cursor":-1,"limit":5}"#), StatusCode::BAD_REQUEST, Some("cursor")),
+            ("a fractional cursor".into(), "POST", pull, bearer(&wang), json, raw(br#"{"cursor":1.5,"limit":5}"#), StatusCode::BAD_REQUEST, Some("cursor")),
+            ("a cursor of \"NaN\"".into(), "POST", pull, bearer(&wang), json, raw(br#"{"cursor":"NaN","limit":5}"#), StatusCode::BAD_REQUEST, Some("cursor")),
+            ("a bare NaN".into(), "POST", pull, bearer(&wang), json, raw(br#"{"cursor":NaN,"limit":5}"#), StatusCode::BAD_REQUEST, None),
+            ("a page of \"Infinity\"".into(), "POST", pull, bearer(&wang), json, raw(br#"{"cursor":0,"limit":"Infinity"}"#), StatusCode::BAD_REQUEST, Some("limit")),
+            ("a page of 5,001".into(), "POST", pull, bearer(&wang), json, raw(br#"{"cursor":0,"limit":5001}"#), StatusCode::BAD_REQUEST, Some("limit")),
+            ("a page too large for u32".into(), "POST", pull, bearer(&wang), json, raw(br#"{"cursor":0,"limit":4294967296}"#), StatusCode::BAD_REQUEST, Some("limit")),
+            ("a stamp of 1e400".into(), "POST", push, bearer(&wang), json,
+                Some(splice(&spoiled(&|b| b["changes"][0]["ts"]["wall_ms"] = json!("@@")), b"1e400")), StatusCode::BAD_REQUEST, Some("changes[0].ts.wall_ms")),
+            ("a negative stamp".into(), "POST", push, bearer(&wang), json, bytes(&spoiled(&|b| b["changes"][0]["ts"]["wall_ms"] = json!(-1))), StatusCode::BAD_REQUEST, Some("changes[0].ts.wall_ms")),
+            ("a stamp as text".into(), "POST", push, bearer(&wang), json, bytes(&spoiled(&|b| b["changes"][0]["ts"] = json!("2026-11-29"))), StatusCode::BAD_REQUEST, Some("changes[0].ts")),
+            ("a counter too large for u32".into(), "POST", push, bearer(&wang), json, bytes(&spoiled(&|b| b["changes"][0]["ts"]["counter"] = json!(4_294_967_296_u64))), StatusCode::BAD_REQUEST, Some("changes[0].ts.counter")),
+            ("a change number too large for u64".into(), "POST", push, bearer(&wang), json,
+                Some(splice(&spoiled(&|b| b["changes"][0]["seq"] = json!("@@")), b"18446744073709551616")), StatusCode::BAD_REQUEST, Some("changes[0].seq")),
+            // Ids and shapes.
+            ("a record id that is not a UUID".into(), "POST", push, bearer(&wang), json, bytes(&spoiled(&|b| b["changes"][0]["record"]["id"] = json!("household-1"))), StatusCode::BAD_REQUEST, Some("changes[0].record.id")),
+            ("a device id that is not a UUID".into(), "POST", push, bearer(&wang), json, bytes(&spoiled(&|b| b["device"] = json!("my phone"))), StatusCode::BAD_REQUEST, Some("device")),
+            ("a change of an unknown kind".into(), "POST", push, bearer(&wang), json, bytes(&spoiled(&|b| b["changes"][0]["record"]["kind"] = json!("cow"))), StatusCode::BAD_REQUEST, Some("changes[0].record.kind")),
+            ("an unknown key inside supersedes".into(), "POST", push, bearer(&wang), json,
+                bytes(&spoiled(&|b| b["changes"][0]["supersedes"] = json!([{"device": device(1), "seq": 1, "why": "?"}]))), StatusCode::BAD_REQUEST, Some("changes[0].supersedes[0]")),
+            ("changes as an object".into(), "POST", push, bearer(&wang), json, bytes(&spoiled(&|b| b["changes"] = json!({}))), StatusCode::BAD_REQUEST, Some("changes")),
+            ("5,001 changes in one push".into(), "POST", push, bearer(&wang), json, bytes(&too_many), StatusCode::BAD_REQUEST, Some("changes")),
+            // Villages and roles.
+            ("an officer pushes".into(), "POST", push, bearer(&zhao), json, bytes(&good_push), StatusCode::FORBIDDEN, None),
+            ("a new household in another village".into(), "POST", push, bearer(&wang), json,
+                bytes(&json!({"device": device(2), "changes": elsewhere})), StatusCode::FORBIDDEN, None),
+            ("an edit of another village's household".into(), "POST", push, bearer(&wang), json,
+                bytes(&json!({"device": device(2), "changes": [edit_theirs]})), StatusCode::FORBIDDEN, None),
+            ("a worker reads the township indicators".into(), "GET", &township, bearer(&wang), None, None, StatusCode::FORBIDDEN, None),
+            ("a worker reads another village's conflicts".into(), "GET", &li_conflicts, bearer(&wang), None, None, StatusCode::FORBIDDEN, None),
+            ("conflicts of a village id that is not a UUID".into(), "GET", "/api/v1/conflicts?village=%00x", bearer(&wang), None, None, StatusCode::FORBIDDEN, None),
+            ("conflicts with an unknown query parameter".into(), "GET", "/api/v1/conflicts?villages=1", bearer(&wang), None, None, StatusCode::BAD_REQUEST, None),
+            ("township indicators without a village".into(), "GET", "/api/v1/township/indicators?period=2026", bearer(&zhao), None, None, StatusCode::BAD_REQUEST, Some("village")),
+            ("a period in lower case".into(), "GET", "/api/v1/township/summary?period=2026-q1", bearer(&zhao), None, None, StatusCode::BAD_REQUEST, Some("period")),
+            ("a thirteenth month".into(), "GET", "/api/v1/township/summary?period=2026-13", bearer(&zhao), None, None, StatusCode::BAD_REQUEST, Some("period")),
+            ("an admin settles".into(), "POST", settle, bearer(&officer), json, bytes(&settle_body(&mine, "number", json!("1"))), StatusCode::FORBIDDEN, None),
+            // Settle.
+            ("settle a record of another village".into(), "POST", settle, bearer(&wang), json,
+                bytes(&settle_body(&serde_json::to_value(theirs[0].record).unwrap(), "number", json!("1"))), StatusCode::NOT_FOUND, None),
+            ("settle a record that does not exist".into(), "POST", settle, bearer(&wang), json, bytes(&settle_body(&unknown_record, "number", json!("1"))), StatusCode::NOT_FOUND, None),
+            ("settle a field the record does not hold".into(), "POST", settle, bearer(&wang), json, bytes(&settle_body(&mine, "phone", json!("110"))), StatusCode::BAD_REQUEST, Some("field")),
+            ("settle a field its kind does not have".into(), "POST", settle, bearer(&wang), json, bytes(&settle_body(&mine, "colour", json!("red"))), StatusCode::BAD_REQUEST, Some("value")),
+            ("settle the id".into(), "POST", settle, bearer(&wang), json, bytes(&settle_body(&mine, "id", json!(Value::Null))), StatusCode::BAD_REQUEST, Some("value")),
+            ("settle with an unknown key".into(), "POST", settle, bearer(&wang), json,
+                bytes(&json!({"record": mine, "field": "number", "value": "1", "why": "?"})), StatusCode::BAD_REQUEST, Some("why")),
+            ("settle a record id that is not a UUID".into(), "POST", settle, bearer(&wang), json,
+                bytes(&settle_body(&json!({"kind": "household", "id": "1"}), "number", json!("1"))), StatusCode::BAD_REQUEST, Some("record.id")),
+            // Sessions.
+            ("whoami without a token".into(), "GET", "/api/v1/whoami", None, None, None, StatusCode::UNAUTHORIZED, None),
+            ("a Basic authorization".into(), "GET", "/api/v1/whoami", Some("Basic d2FuZzpwYXNz".into()), None, None, StatusCode::UNAUTHORIZED, None),
+            ("a lower-case bearer".into(), "GET", "/api/v1/whoami", Some(format!("bearer {wang}")), None, None, StatusCode::UNAUTHORIZED, None),
+            ("a bearer with no token".into(), "GET", "/api/v1/whoami", Some("Bearer ".into()), None, None, StatusCode::UNAUTHORIZED, None),
+            ("a token with a space inside".into(), "GET", "/api/v1/whoami", Some(format!("Bearer {} x", &wang[..20])), None, None, StatusCode::UNAUTHORIZED, None),
+            ("logout without a token".into(), "POST", "/api/v1/logout", None, json, raw(b"{}"), StatusCode::UNAUTHORIZED, None),
+            ("logout of an ended session".into(), "POST", "/api/v1/logout", bearer(&revoked), json, raw(b"{}"), StatusCode::UNAUTHORIZED, None),
+            ("conflicts with an expired session".into(), "GET", "/api/v1/conflicts", bearer(&expired), None, None, StatusCode::UNAUTHORIZED, None),
+            ("a pull with a forged token".into(), "POST", pull, bearer("bm90IGEgcmVhbCB0b2tlbg"), json, raw(br#"{"cursor":0,"limit":5}"#), StatusCode::UNAUTHORIZED, None),
+            ("a disabled user's session".into(), "GET", "/api/v1/whoami", bearer(&disabled), None, None, StatusCode::UNAUTHORIZED, None),
+            ("a disabled user's push".into(), "POST", push, bearer(&disabled), json, bytes(&good_push), StatusCode::UNAUTHORIZED, None),
+            ("a summary with a bad token and a bad period".into(), "GET", "/api/v1/township/summary?period=x", bearer("forged"), None, None, StatusCode::UNAUTHORIZED, None),
+            // Logins.
+            ("a disabled user logs in".into(), "POST", login, None, json, bytes(&json!({"username": "sun", "password": PASSWORD})), StatusCode::UNAUTHORIZED, None),
+            ("a wrong password".into(), "POST", login, None, json, bytes(&json!({"username": "wang", "password": "not the password"})), StatusCode::UNAUTHORIZED, None),
+            ("a login name with a NUL character".into(), "POST", login, None, json, bytes(&json!({"username": "wa\u{0}ng", "password": PASSWORD})), StatusCode::UNAUTHORIZED, None),
+            ("a login name of a megabyte".into(), "POST", login, None, json, bytes(&json!({"username": "w".repeat(1 << 20), "password": PASSWORD})), StatusCode::UNAUTHORIZED, None),
+            ("a password that is a number".into(), "POST", login, None, json, raw(br#"{"username":"wang","password":12345678}"#), StatusCode::BAD_REQUEST, Some("password")),
+            ("a login with an unknown key".into(), "POST", login, None, json, bytes(&json!({"username": "wang", "password": PASSWORD, "remember": true})), StatusCode::BAD_REQUEST, Some("remember")),
+            // Sizes.
+            ("an oversize login".into(), "POST", login, None, json, Some(huge_bytes.clone()), StatusCode::PAYLOAD_TOO_LARGE, None),
+            ("an oversize settle".into(), "POST", settle, bearer(&wang), json, Some(huge_bytes.clone()), StatusCode::PAYLOAD_TOO_LARGE, None),
+            ("one byte over 8 MiB of whitespace".into(), "POST", pull, bearer(&wang), json, Some(padded), StatusCode::PAYLOAD_TOO_LARGE, None),
+            ("an oversize push with a forged token".into(), "POST", push, bearer("forged"), json, Some(huge_bytes), StatusCode::UNAUTHORIZED, None),
+        ];
+        let first = cases.len();
+        let cases: Vec<RawCase<'_>> = cases
+            .into_iter()
+            .map(|(what, method, path, token, body, expected, field)| {
+                let content_type = body.as_ref().map(|_| "application/json");
+                (what.to_string(), method, path, token.map(|t| format!("Bearer {t}")), content_type, body, expected, field)
+            })
+            .chain(added)
+            .collect();
+        assert!(cases.len() >= first + 50, "{} cases", cases.len());
+        // What some answers must say, beyond naming the field.
+        let says: std::collections::HashMap<&str, &str> = [
+            ("10,000 nested arrays as a pushed value", "nested too deeply"),
+            ("10,000 nested objects as a settled value", "nested too deeply"),
+            ("invalid UTF-8 inside a pushed string", "invalid unicode"),
+            ("a key given twice", "duplicate field `cursor`"),
+            ("5,001 changes in one push", "at most 5000 changes"),
+            ("a disabled user's session", "sign in again"),
+            ("settle a field the record does not hold", "no such field"),
+            ("a page of 5,001", "1 to 5000"),
+        ]
+        .into();
+        let mut names = std::collections::BTreeSet::new();
+        for (what, method, path, authorization, content_type, body, expected, field) in cases {
+            assert!(names.insert(what.clone()), "{what}: a name used twice");
+            let (status, answer) = t.send_as(method, path, authorization.as_deref(), content_type, body).await;
             assert_eq!(status, expected, "{what}: {answer}");
+            assert!(answer["message"].as_str().is_some_and(|m| m.len() >= 12), "{what}: a reason a person can read: {answer}");
+            assert!(!answer.to_string().contains("internal"), "{what}: {answer}");
+            if let Some(text) = says.get(what.as_str()) {
+                assert!(answer["message"].as_str().unwrap().contains(text), "{what}: {answer}");
+            }
+            assert!(answer["field"].as_str().is_none_or(|f| f.len() <= 40), "{what}: a field a person can read: {answer}");
             assert!(answer["error"].is_string() && answer["message"].is_string(), "{what}: {answer}");
             if let Some(field) = field {
                 assert!(answer["field"].as_str().unwrap_or("").starts_with(field), "{what}: {answer}");
@@ -476,6 +746,55 @@ on_both! {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["accepted"], json!([]));
         assert_eq!(body["rejected"].as_array().unwrap().len(), good.len());
+        assert_eq!(t.snapshot().await, before);
+
+        // Pushes the server takes (200) while refusing every change in them,
+        // each with its reason: nothing is stored.
+        let next = seed.len() as u64 + 1;
+        let change = |device_n: u128, seq: u64, record: &Value, field: &str, value: Value| {
+            json!({"record": record, "field": field, "value": value,
+                   "ts": {"wall_ms": t.now(), "counter": 0}, "device": device(device_n), "seq": seq})
+        };
+        let village = json!({"kind": "village", "id": t.wang_village});
+        let orphan = json!({"kind": "person", "id": "00000000-0000-0000-0000-0000000000bb"});
+        let mut altered = serde_json::to_value(seed.iter().find(|c| c.field == "number").unwrap()).unwrap();
+        altered["value"] = json!("tampered");
+        let mut itself = change(1, next, &mine, "phone", json!("110"));
+        itself["supersedes"] = json!([{"device": device(1), "seq": next}]);
+        let refused: Vec<(&str, u128, Vec<Value>, &str)> = vec![
+            ("change number 0", 2, vec![change(2, 0, &mine, "phone", json!("110"))], "start at 1"),
+            ("a field its kind does not have", 1, vec![change(1, next, &mine, "colour", json!("red"))], "unknown field `colour`"),
+            ("a value that does not fit its field", 1, vec![change(1, next, &mine, "number", json!(7))], "field `number`"),
+            ("null for a required field", 1, vec![change(1, next, &mine, "number", Value::Null)], "field `number`"),
+            ("the id as a field", 1, vec![change(1, next, &mine, "id", json!(mine["id"]))], "the id is not a field"),
+            ("a change superseding itself", 1, vec![itself], "supersede itself"),
+            ("one number twice with different content", 1,
+                vec![change(1, next, &mine, "phone", json!("110")), change(1, next, &mine, "phone", json!("120"))], "used twice"),
+            ("a replay of a held change, altered", 1, vec![altered], "holds another change"),
+            ("a record moved to another village", 1, vec![change(1, next, &mine, "village_id", json!(t.li_village))], "cannot move"),
+            ("a record moved to a village that does not exist", 1,
+                vec![change(1, next, &mine, "village_id", json!("00000000-0000-0000-0000-0000000000cc"))], "cannot move"),
+            ("a village renamed", 1, vec![change(1, next, &village, "name", json!("新村"))], "administrator"),
+            ("a person of an unknown household", 1, vec![change(1, next, &orphan, "name", json!("王伟"))], "not known here"),
+        ];
+        for (what, from, changes, reason) in refused {
+            let count = changes.iter().map(|c| c["seq"].as_u64()).collect::<std::collections::BTreeSet<_>>().len();
+            let (status, body) = t.post(push, Some(&wang), &json!({"device": device(from), "changes": changes})).await;
+            assert_eq!(status, StatusCode::OK, "{what}: {body}");
+            assert_eq!(body["accepted"], json!([]), "{what}: {body}");
+            let rejected = body["rejected"].as_array().unwrap();
+            assert_eq!(rejected.len(), count, "{what}: every change number refused: {body}");
+            for r in rejected {
+                assert!(r["reason"].as_str().unwrap().contains(reason), "{what}: {body}");
+            }
+            assert_eq!(t.snapshot().await, before, "{what} changed nothing");
+        }
+
+        // A body of exactly 8 MiB is read (a pull, which changes nothing).
+        let mut full = br#"{"cursor":0,"limit":5}"#.to_vec();
+        full.resize(fieldbook_server::MAX_BODY_BYTES, b' ');
+        let (status, body) = t.send("POST", pull, Some(&wang), Some(full)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(t.snapshot().await, before);
     }
 }

@@ -117,12 +117,29 @@ impl TestServer {
         token: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> (StatusCode, Value) {
+        let authorization = token.map(|t| format!("Bearer {t}"));
+        let content_type = body.as_ref().map(|_| "application/json");
+        self.send_as(method, path, authorization.as_deref(), content_type, body)
+            .await
+    }
+
+    /// Sends a request with exactly these `Authorization` and
+    /// `Content-Type` headers (none when `None`); returns the status and the
+    /// JSON body (`Null` when empty or not JSON).
+    pub async fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: Option<&str>,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Value) {
         let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(authorization) = authorization {
+            request = request.header(header::AUTHORIZATION, authorization);
         }
-        if body.is_some() {
-            request = request.header(header::CONTENT_TYPE, "application/json");
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
         }
         let request = request
             .body(body.map_or_else(Body::empty, Body::from))
