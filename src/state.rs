@@ -371,11 +371,17 @@ impl AppState {
         let now = js_sys::Date::now();
         match result {
             Ok(report) => {
-                self.data.update(|d| {
-                    for (kind, json) in report.records {
-                        upsert_json(d, kind, json);
+                if report.reload {
+                    if let Ok(loaded) = store.load().await {
+                        self.data.set(loaded);
                     }
-                });
+                } else {
+                    self.data.update(|d| {
+                        for (kind, json) in report.records {
+                            upsert_json(d, kind, json);
+                        }
+                    });
+                }
                 self.sync.update(|s| {
                     s.running = false;
                     s.error = None;

@@ -13,6 +13,7 @@ use std::cell::Cell;
 use fieldbook_core::api::{ErrorBody, LoginRequest, LoginResponse, Role, UserView};
 use fieldbook_core::sync::{
     Change, ChangeId, PullRequest, PullResponse, PushRequest, PushResponse, RecordKind,
+    SnapshotRequest,
 };
 use gloo_storage::{LocalStorage, Storage};
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,9 @@ pub const PUSH_BATCH: usize = 500;
 /// Changes per pull page: the server's most. Each page is one request and
 /// one IndexedDB transaction.
 pub const PULL_PAGE: u32 = 5_000;
+/// Records per snapshot page: the server's most. Each page is one request
+/// and one IndexedDB transaction.
+pub const SNAPSHOT_PAGE: u32 = 10_000;
 /// How far the phone's clock may be from the server's before the worker is
 /// told to set it.
 pub const CLOCK_WARNING_MS: f64 = 5.0 * 60.0 * 1000.0;
@@ -200,6 +204,39 @@ async fn post<T: Serialize, R: for<'de> Deserialize<'de>>(
     answer(response).await
 }
 
+/// Posts JSON; a 2xx answer as the JavaScript object the browser's own
+/// `response.json()` makes (for a large answer whose parts go into
+/// IndexedDB as they are), or the error mapped as [`post`] maps it.
+async fn post_js<T: Serialize>(
+    url: &str,
+    token: &str,
+    body: &T,
+) -> Result<wasm_bindgen::JsValue, (u16, SyncError)> {
+    let request = gloo_net::http::Request::post(url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .json(body)
+        .map_err(|e| (0, SyncError::Server(e.to_string())))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|_| (0, SyncError::Unreachable))?;
+    let status = response.status();
+    if !(200..300).contains(&status) {
+        // An error answer: mapped by `answer`, which never succeeds here.
+        return match answer::<Value>(response).await {
+            Ok(_) => Err((status, SyncError::Server(format!("HTTP {status}")))),
+            Err(e) => Err(e),
+        };
+    }
+    let raw: web_sys::Response = response.into();
+    let parsed = raw
+        .json()
+        .map_err(|_| (status, SyncError::Server("the answer is not JSON".into())))?;
+    wasm_bindgen_futures::JsFuture::from(parsed)
+        .await
+        .map_err(|_| (status, SyncError::Server("the answer is not JSON".into())))
+}
+
 /// Gets JSON with the session's token.
 pub async fn get<R: for<'de> Deserialize<'de>>(
     session: &Session,
@@ -305,6 +342,8 @@ pub struct Report {
     pub pulled: usize,
     /// Records the pulls changed, as (kind, JSON), for the pages to show.
     pub records: Vec<(RecordKind, Value)>,
+    /// A snapshot was taken in: the pages must read every record again.
+    pub reload: bool,
     /// How far the phone's clock is from the server's, when far.
     pub clock_off_ms: Option<f64>,
 }
@@ -319,7 +358,9 @@ pub async fn sync_step(
     progress: &dyn Fn(Progress),
     describe: &dyn Fn(&Change) -> String,
 ) -> Result<Report, SyncError> {
-    if store.holds_local_only_records().await? {
+    // One read for what the step starts from.
+    let start = store.sync_start(&session.server).await?;
+    if start.local_only {
         return Err(SyncError::DemoData);
     }
     let expired = |(status, e): (u16, SyncError)| {
@@ -331,7 +372,7 @@ pub async fn sync_step(
     };
     let mut report = Report::default();
     let mut state = Progress::default();
-    let outbox = store.outbox_by_device().await?;
+    let outbox = start.outbox;
     state.to_push = outbox.values().map(Vec::len).sum();
     progress(state);
     let mut refused = Vec::new();
@@ -367,7 +408,45 @@ pub async fn sync_step(
             progress(state);
         }
     }
-    let mut cursor = store.pull_cursor(&session.server).await?;
+    let mut cursor = start.cursor;
+    if cursor == 0
+        && let Some(mut at) = store.snapshot_point(&session.server).await?
+    {
+        // A phone that holds nothing of its villages takes their records
+        // as they stand, page by page, then pulls from the snapshot's
+        // cursor: far less than every change since the start.
+        loop {
+            let sent = js_sys::Date::now();
+            let page = match post_js(
+                &session.url("/api/v1/sync/snapshot"),
+                &session.token,
+                &SnapshotRequest {
+                    after: at.after,
+                    limit: SNAPSHOT_PAGE,
+                },
+            )
+            .await
+            {
+                Ok(page) => page,
+                // A server without snapshots: pull every change instead.
+                Err((404, _)) => break,
+                Err(e) => return Err(expired(e)),
+            };
+            let taken = store
+                .apply_snapshot_page(&page, &at, corrected_now_ms())
+                .await?;
+            note_server_time(taken.server_time_ms, sent);
+            report.pulled += taken.records;
+            report.reload = true;
+            state.pulled += taken.records;
+            progress(state);
+            at = taken.progress;
+            if !taken.more {
+                cursor = at.cursor;
+                break;
+            }
+        }
+    }
     loop {
         let sent = js_sys::Date::now();
         let page: PullResponse = post(

@@ -9,7 +9,8 @@ use chrono::NaiveDate;
 use fieldbook::storage::{DB_VERSION, FailPoint, StorageError, Store, SyncMeta, estimate};
 use fieldbook_core::generate::{Size, generate};
 use fieldbook_core::sync::{
-    Change, Conflict, DeviceId, Hlc, RecordKind, RecordRef, changes_for_new_record,
+    Change, Conflict, DeviceId, Hlc, RecordKind, RecordRef, Replica, SnapshotResponse,
+    changes_for_new_record,
 };
 use fieldbook_core::{Dataset, Household, Person, Sex, Village};
 use js_sys::{Function, Promise};
@@ -713,4 +714,131 @@ async fn a_failed_pull_page_leaves_the_cursor_and_records_as_they_were() {
     assert_eq!(store.pull_cursor(server).await.unwrap(), 0);
     assert_eq!(store.load().await.unwrap(), Dataset::new());
     assert_eq!(store.sync_meta().await.unwrap(), SyncMeta::default());
+}
+
+/// A snapshot page as the server sends it, parsed by the browser.
+fn snapshot_page(replica: &Replica, cursor: u64, more: bool) -> JsValue {
+    let page = SnapshotResponse {
+        records: replica.records().map(|s| s.snapshot()).collect(),
+        conflicts: replica.conflicts(),
+        cursor,
+        max_ts: replica
+            .records()
+            .map(|s| s.latest())
+            .max()
+            .unwrap_or_default(),
+        more,
+        server_time_ms: 10_000,
+    };
+    js_sys::JSON::parse(&serde_json::to_string(&page).unwrap()).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_snapshot_is_taken_in_page_by_page_then_pulls_go_on_from_its_cursor() {
+    let store = fresh("t-snapshot").await;
+    let server = "https://township.example/";
+    let at = store.snapshot_point(server).await.unwrap().expect("empty");
+    assert_eq!((at.cursor, at.after), (0, None));
+
+    // The server's records: two households (one with a conflict on its
+    // address), the second page later.
+    let first = Household::new(id(2), id(1), "001");
+    let second = Household::new(id(3), id(1), "002");
+    let mut page_one = Replica::new();
+    for c in changes_of(&first, 9, 5_000) {
+        page_one.apply(c);
+    }
+    let address = |value: &str, wall_ms, device, seq| Change {
+        record: RecordRef {
+            kind: RecordKind::Household,
+            id: first.id,
+        },
+        field: "address".into(),
+        value: json!(value),
+        ts: Hlc::new(wall_ms, 0),
+        device: DeviceId(id(device)),
+        seq,
+        supersedes: Vec::new(),
+    };
+    page_one.apply(address("东街1号", 5_100, 8, 1));
+    page_one.apply(address("西街2号", 5_200, 9, 50));
+    let mut page_two = Replica::new();
+    for c in changes_of(&second, 7, 5_000) {
+        page_two.apply(c);
+    }
+
+    let taken = store
+        .apply_snapshot_page(&snapshot_page(&page_one, 77, true), &at, 6_000.0)
+        .await
+        .unwrap();
+    assert!(taken.more);
+    assert_eq!(taken.records, 1);
+    assert_eq!(taken.progress.cursor, 77);
+    // Not done yet: no pull cursor, and the next sync goes on from here.
+    assert_eq!(store.pull_cursor(server).await.unwrap(), 0);
+    assert_eq!(
+        store.snapshot_point(server).await.unwrap(),
+        Some(taken.progress.clone())
+    );
+    assert_eq!(store.conflicts().await.unwrap(), page_one.conflicts());
+
+    // A record saved here meanwhile is not overwritten by a later page.
+    let mut edited = second.clone();
+    edited.address = Some("本机".into());
+    store.save(None, &edited, 6_500.0).await.unwrap();
+    let done = store
+        .apply_snapshot_page(
+            &snapshot_page(&page_two, 80, false),
+            &taken.progress,
+            7_000.0,
+        )
+        .await
+        .unwrap();
+    assert!(!done.more);
+    assert_eq!(
+        done.progress.cursor, 77,
+        "pulls start at the first page's cursor"
+    );
+    assert_eq!(store.pull_cursor(server).await.unwrap(), 77);
+    assert_eq!(store.snapshot_point(server).await.unwrap(), None);
+    let start = store.sync_start(server).await.unwrap();
+    assert_eq!((start.cursor, start.local_only), (77, false));
+    assert_eq!(
+        start.outbox.values().map(Vec::len).sum::<usize>(),
+        store.outbox_len().await.unwrap()
+    );
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.households.len(), 2);
+    assert_eq!(loaded.households[0].address.as_deref(), Some("西街2号"));
+    assert_eq!(loaded.households[1], edited);
+    assert!(store.sync_meta().await.unwrap().clock.last() > Hlc::new(5_200, 0));
+
+    // A later change merges into the snapshot's state as into the full one:
+    // an edit that saw both values settles the conflict.
+    let state = page_one
+        .record(&RecordRef {
+            kind: RecordKind::Household,
+            id: first.id,
+        })
+        .unwrap();
+    let settle = state.field("address").unwrap().settle(
+        json!("南街3号"),
+        Hlc::new(8_000, 0),
+        DeviceId(id(8)),
+        2,
+    );
+    store
+        .apply_pulled(server, &[settle], 81, 9_000.0)
+        .await
+        .unwrap();
+    assert!(store.conflicts().await.unwrap().is_empty());
+    assert_eq!(
+        store.load().await.unwrap().households[0].address.as_deref(),
+        Some("南街3号")
+    );
+
+    // A phone that holds records already does not take a snapshot.
+    let other = fresh("t-snapshot-other").await;
+    other.save(None, &village(), 1_000.0).await.unwrap();
+    assert_eq!(other.snapshot_point(server).await.unwrap(), None);
 }

@@ -52,8 +52,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use fieldbook_core::sync::{
-    Change, Clock, Conflict, DeviceId, Hlc, RecordKind, RecordRef, RecordState, changes_for_edit,
-    changes_for_new_record,
+    Change, Clock, Conflict, DeviceId, Hlc, RecordKind, RecordRef, RecordState, StoredState,
+    changes_for_edit, changes_for_new_record,
 };
 use fieldbook_core::{Dataset, Household, Id, Person, Tick, Village, Visit, WorkPlan};
 use gloo_storage::{LocalStorage, Storage};
@@ -65,7 +65,7 @@ use web_sys::IdbDatabase;
 
 pub use error::StorageError;
 pub use schema::{DB_NAME, DB_VERSION};
-pub use sync_store::{Applied, PullState};
+pub use sync_store::{Applied, PullState, SnapshotPage, SnapshotProgress, SyncStart};
 
 use idb::{Mode, Tx};
 use schema::{
@@ -332,7 +332,7 @@ impl Store {
             for change in &changes {
                 outbox.put(&to_js(change)?)?;
             }
-            write_state(&tx, &state, &after)?;
+            write_state(&tx, &state, &after, self.device)?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
             Ok(changes)
         }
@@ -666,38 +666,37 @@ async fn read_state(tx: &Tx, record: &RecordRef) -> Result<Option<RecordState>, 
     decode_state(record.kind, &stored, &json)
 }
 
-/// A stored merge state: the full one, or `{"created": …}` rebuilt from the
-/// stored record `json` (`None` if that record is missing).
+/// A stored merge state (the core's [`StoredState`]): the full one, or
+/// `{"created": …}` rebuilt from the stored record `json` (`None` if that
+/// record is missing).
 fn decode_state(
     kind: RecordKind,
     stored: &JsValue,
     json: &JsValue,
 ) -> Result<Option<RecordState>, StorageError> {
-    let value: Value = from_js(stored)?;
-    match value.get("created") {
-        Some(created) => {
-            if json.is_undefined() {
-                return Ok(None);
-            }
-            let created = serde_json::from_value(created.clone())?;
-            let record: Value = from_js(json)?;
-            Ok(Some(RecordState::from_created(kind, &record, created)?))
-        }
-        None => Ok(Some(serde_json::from_value(value)?)),
-    }
+    let stored: StoredState = from_js(stored)?;
+    let record: Option<Value> = match stored {
+        StoredState::Created { .. } if !json.is_undefined() => Some(from_js(json)?),
+        _ => None,
+    };
+    Ok(stored.into_state(kind, record.as_ref())?)
 }
 
 /// Puts a record's merge state and its open conflicts (deleting the entry
 /// when it has none). `record` is the record being stored with it: a state
 /// that holds only the record's creation (most records) is kept as
 /// `{"created": {ts, device, first_seq}}` and rebuilt from the record — a
-/// few dozen bytes instead of every change in full.
-fn write_state(tx: &Tx, state: &RecordState, record: &Value) -> Result<(), StorageError> {
+/// few dozen bytes instead of every change in full — and any other is kept
+/// compacted ([`RecordState::to_stored`]; `own` is this phone, whose changes
+/// may still come back from the server with a lower stamp).
+fn write_state(
+    tx: &Tx,
+    state: &RecordState,
+    record: &Value,
+    own: DeviceId,
+) -> Result<(), StorageError> {
     let key = JsValue::from_str(&schema::record_key(&state.record()));
-    let value = match state.as_created(record) {
-        Some(created) => serde_json::json!({ "created": created }),
-        None => serde_json::to_value(state)?,
-    };
+    let value = state.to_stored(record, Some(own));
     tx.store(STATES)?.put_with_key(&to_js(&value)?, &key)?;
     let conflicts: Vec<Conflict> = state.conflicts().collect();
     let kept = tx.store(CONFLICTS)?;

@@ -52,6 +52,8 @@ pub(crate) const SYNC_KEY: &str = "sync";
 pub(crate) const SCHEMA_KEY: &str = "schema";
 pub(crate) const LOCAL_ONLY_KEY: &str = "local_only";
 pub(crate) const PULL_KEY: &str = "pull";
+/// `meta` key of a snapshot being taken in (`SnapshotProgress`).
+pub(crate) const SNAPSHOT_KEY: &str = "snapshot";
 
 /// The key of a record in `states` and `conflicts`: `"household/<uuid>"`.
 pub(crate) fn record_key(record: &fieldbook_core::sync::RecordRef) -> String {

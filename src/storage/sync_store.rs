@@ -4,14 +4,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use fieldbook_core::sync::{Change, ChangeId, RecordRef, RecordState, Replica};
+use fieldbook_core::sync::{
+    Change, ChangeId, Conflict, Hlc, RecordKind, RecordRef, RecordState, Replica,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::idb::{self, Mode, Tx};
 use super::schema::{
-    CONFLICTS, META, OUTBOX, PULL_KEY, RECORD_STORES, STATES, SYNC_KEY, record_key, store_of,
+    CONFLICTS, LOCAL_ONLY_KEY, META, OUTBOX, PULL_KEY, RECORD_STORES, SNAPSHOT_KEY, STATES,
+    SYNC_KEY, record_key, store_of,
 };
 use super::{
     FailPoint, StorageError, Store, decode_state, finish, from_js, read_state, read_sync_meta,
@@ -40,7 +43,225 @@ pub struct Applied {
     pub incomplete: usize,
 }
 
+/// Where taking in a snapshot stands (`meta["snapshot"]` while it is
+/// under way): its server, the cursor of its first page (where pulls start
+/// once every page is in) and the last record taken in.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotProgress {
+    /// The server (its address).
+    pub server: String,
+    /// The first page's cursor; 0 before the first page.
+    pub cursor: u64,
+    /// The last record of the last page taken in.
+    pub after: Option<RecordRef>,
+}
+
+/// What taking in one snapshot page did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SnapshotPage {
+    /// Where the snapshot stands now.
+    pub progress: SnapshotProgress,
+    /// Whether more pages wait.
+    pub more: bool,
+    /// Records in the page.
+    pub records: usize,
+    /// The server's clock.
+    pub server_time_ms: u64,
+}
+
+/// What a sync step starts from: see [`Store::sync_start`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncStart {
+    /// The database holds records no server has (the demo village).
+    pub local_only: bool,
+    /// The unsynced changes by device, each in change-number order.
+    pub outbox: BTreeMap<fieldbook_core::sync::DeviceId, Vec<Change>>,
+    /// The pull cursor for the server.
+    pub cursor: u64,
+}
+
+/// `object[key]`.
+fn field(object: &JsValue, key: &str) -> Result<JsValue, StorageError> {
+    Ok(js_sys::Reflect::get(object, &JsValue::from_str(key))?)
+}
+
 impl Store {
+    /// Whether to take in a snapshot from `server` instead of pulling every
+    /// change: when one is under way for it, or when this phone has pulled
+    /// nothing from it and holds nothing (no record, no merge state, no
+    /// unsynced change). Where to go on from, if so.
+    pub async fn snapshot_point(
+        &self,
+        server: &str,
+    ) -> Result<Option<SnapshotProgress>, StorageError> {
+        let mut scope = RECORD_STORES.to_vec();
+        scope.extend([STATES, OUTBOX, META]);
+        let tx = Tx::begin(&self.db, &scope, Mode::Read)?;
+        let body = async {
+            let meta = tx.store(META)?;
+            let pulled = idb::request(meta.get(&JsValue::from_str(PULL_KEY))?);
+            let under_way = idb::request(meta.get(&JsValue::from_str(SNAPSHOT_KEY))?);
+            let counts = scope[..scope.len() - 1]
+                .iter()
+                .map(|name| Ok(idb::request(tx.store(name)?.count()?)))
+                .collect::<Result<Vec<_>, JsValue>>()?;
+            let pulled = pulled.await?;
+            let under_way = under_way.await?;
+            let mut empty = true;
+            for count in counts {
+                empty &= count.await?.as_f64() == Some(0.0);
+            }
+            if !pulled.is_undefined() {
+                let pulled: PullState = from_js(&pulled)?;
+                if pulled.server == server && pulled.cursor > 0 {
+                    return Ok(None);
+                }
+            }
+            if !under_way.is_undefined() {
+                let progress: SnapshotProgress = from_js(&under_way)?;
+                if progress.server == server {
+                    return Ok(Some(progress));
+                }
+            }
+            Ok(empty.then(|| SnapshotProgress {
+                server: server.to_string(),
+                cursor: 0,
+                after: None,
+            }))
+        }
+        .await;
+        finish(tx, body).await
+    }
+
+    /// Takes in one page of a snapshot (the server's `SnapshotResponse`, as
+    /// the JavaScript object `response.json()` made: the records go into the
+    /// stores as they came, never through Rust values) in one transaction:
+    /// each record with its merge state and open conflicts, the clock past
+    /// the page's latest stamp, and where the snapshot stands. The last
+    /// page also sets the pull cursor to the first page's cursor. A record
+    /// this phone holds a state for already (made here while the snapshot
+    /// was under way) is left as it is: its changes reach the server, and
+    /// come back, after the first page's cursor. A crash before the commit
+    /// leaves the snapshot where it was: the page is fetched again.
+    pub async fn apply_snapshot_page(
+        &self,
+        page: &JsValue,
+        at: &SnapshotProgress,
+        now_ms: f64,
+    ) -> Result<SnapshotPage, StorageError> {
+        let records: js_sys::Array = field(page, "records")?
+            .dyn_into()
+            .map_err(|_| StorageError::other("a snapshot page without records"))?;
+        let number = |key: &str| -> Result<u64, StorageError> {
+            field(page, key)?
+                .as_f64()
+                .map(|n| n as u64)
+                .ok_or_else(|| StorageError::other(format!("a snapshot page without {key}")))
+        };
+        let cursor = number("cursor")?;
+        let server_time_ms = number("server_time_ms")?;
+        let more = field(page, "more")?.as_bool().unwrap_or(false);
+        let max_ts: Hlc = from_js(&field(page, "max_ts")?)?;
+        let conflicts: Vec<Conflict> = from_js(&field(page, "conflicts")?)?;
+
+        // Each record's key and store, read once.
+        let mut rows = Vec::with_capacity(records.length() as usize);
+        for entry in records.iter() {
+            let record = field(&entry, "record")?;
+            let kind = field(&record, "kind")?.as_string().unwrap_or_default();
+            let id = field(&record, "id")?.as_string().unwrap_or_default();
+            let kind = RecordKind::from_name(&kind)
+                .ok_or_else(|| StorageError::other("a snapshot record of an unknown kind"))?;
+            rows.push((kind, format!("{}/{id}", kind.name()), id, entry));
+        }
+        let last = match rows.last() {
+            Some((kind, _, id, _)) => Some(RecordRef {
+                kind: *kind,
+                id: fieldbook_core::Id::parse_str(id)
+                    .map_err(|_| StorageError::other("a snapshot record without its id"))?,
+            }),
+            None => at.after,
+        };
+        let mut grouped: BTreeMap<String, Vec<&Conflict>> = BTreeMap::new();
+        for conflict in &conflicts {
+            grouped
+                .entry(record_key(&conflict.record))
+                .or_default()
+                .push(conflict);
+        }
+
+        let mut scope = RECORD_STORES.to_vec();
+        scope.extend([STATES, CONFLICTS, META]);
+        // Default durability, as for pulls: nothing of it was acknowledged
+        // to anyone, and a page lost is fetched again.
+        let tx = Tx::begin(&self.db, &scope, Mode::WriteBulk)?;
+        let body = async {
+            let mut meta = read_sync_meta(&tx).await?;
+            let states = tx.store(STATES)?;
+            // The states held already within the page's key range: one read.
+            let held: BTreeSet<String> = match (
+                rows.iter().map(|r| &r.1).min(),
+                rows.iter().map(|r| &r.1).max(),
+            ) {
+                (Some(low), Some(high)) => {
+                    let range = web_sys::IdbKeyRange::bound(
+                        &JsValue::from_str(low),
+                        &JsValue::from_str(high),
+                    )?;
+                    let keys = idb::request(states.get_all_keys_with_key(&range)?).await?;
+                    js_sys::Array::from(&keys)
+                        .iter()
+                        .filter_map(|k| k.as_string())
+                        .collect()
+                }
+                _ => BTreeSet::new(),
+            };
+            for (kind, key, _, entry) in &rows {
+                if held.contains(key) {
+                    continue;
+                }
+                let body = field(entry, "body")?;
+                if !body.is_null() {
+                    tx.store(store_of(*kind))?.put(&body)?;
+                }
+                states.put_with_key(&field(entry, "state")?, &JsValue::from_str(key))?;
+            }
+            let kept = tx.store(CONFLICTS)?;
+            for (key, list) in &grouped {
+                if !held.contains(key) {
+                    kept.put_with_key(&to_js(list)?, &JsValue::from_str(key))?;
+                }
+            }
+            meta.clock.observe(max_ts, now_ms.max(0.0) as u64);
+            let progress = SnapshotProgress {
+                server: at.server.clone(),
+                cursor: if at.cursor == 0 { cursor } else { at.cursor },
+                after: last,
+            };
+            let meta_store = tx.store(META)?;
+            if more {
+                meta_store.put_with_key(&to_js(&progress)?, &JsValue::from_str(SNAPSHOT_KEY))?;
+            } else {
+                meta_store.delete(&JsValue::from_str(SNAPSHOT_KEY))?;
+                let pull = PullState {
+                    server: progress.server.clone(),
+                    cursor: progress.cursor,
+                };
+                meta_store.put_with_key(&to_js(&pull)?, &JsValue::from_str(PULL_KEY))?;
+            }
+            self.put_meta(&tx, SYNC_KEY, &meta)?;
+            Ok(SnapshotPage {
+                progress,
+                more,
+                records: rows.len(),
+                server_time_ms,
+            })
+        }
+        .await;
+        finish(tx, body).await
+    }
+
     /// The pull cursor for `server` (0 when none, or kept for another
     /// server).
     pub async fn pull_cursor(&self, server: &str) -> Result<u64, StorageError> {
@@ -55,6 +276,52 @@ impl Store {
                 state.cursor
             } else {
                 0
+            })
+        }
+        .await;
+        finish(tx, body).await
+    }
+
+    /// What a sync step needs first, read in one transaction: whether this
+    /// database holds local-only records ([`holds_local_only_records`]),
+    /// the outbox by device ([`outbox_by_device`]) and the pull cursor for
+    /// `server` ([`pull_cursor`]).
+    ///
+    /// [`holds_local_only_records`]: Store::holds_local_only_records
+    /// [`outbox_by_device`]: Store::outbox_by_device
+    /// [`pull_cursor`]: Store::pull_cursor
+    pub async fn sync_start(&self, server: &str) -> Result<SyncStart, StorageError> {
+        let tx = Tx::begin(&self.db, &[META, OUTBOX], Mode::Read)?;
+        let body = async {
+            let meta = tx.store(META)?;
+            let local_only = idb::request(meta.get(&JsValue::from_str(LOCAL_ONLY_KEY))?);
+            let pulled = idb::request(meta.get(&JsValue::from_str(PULL_KEY))?);
+            let outbox = idb::request(tx.store(OUTBOX)?.get_all()?);
+            let local_only = !local_only.await?.is_undefined();
+            let pulled = pulled.await?;
+            let cursor = if pulled.is_undefined() {
+                0
+            } else {
+                let state: PullState = from_js(&pulled)?;
+                if state.server == server {
+                    state.cursor
+                } else {
+                    0
+                }
+            };
+            let outbox = outbox.await?;
+            let length = js_sys::Array::from(&outbox).length();
+            let mut grouped: BTreeMap<_, Vec<Change>> = BTreeMap::new();
+            if length > 0 {
+                let changes: Vec<Change> = super::decode_all(&outbox)?;
+                for change in changes {
+                    grouped.entry(change.device).or_default().push(change);
+                }
+            }
+            Ok(SyncStart {
+                local_only,
+                outbox: grouped,
+                cursor,
             })
         }
         .await;
@@ -82,7 +349,7 @@ impl Store {
         // it, so a page lost to a crash is simply pulled again.
         let tx = Tx::begin(&self.db, &scope, Mode::WriteBulk)?;
         let body = async {
-            let mut meta = read_sync_meta(&tx).await?;
+            let meta = idb::request(tx.store(META)?.get(&JsValue::from_str(SYNC_KEY))?);
             // Every read issued before the first is awaited.
             let reads: Vec<_> = touched
                 .iter()
@@ -94,6 +361,12 @@ impl Store {
                     Ok::<_, JsValue>((*record, state, stored))
                 })
                 .collect::<Result<_, _>>()?;
+            let meta = meta.await?;
+            let mut meta: super::SyncMeta = if meta.is_undefined() {
+                super::SyncMeta::default()
+            } else {
+                from_js(&meta)?
+            };
             let mut states = Vec::new();
             for (record, state, stored) in reads {
                 let state = state.await?;
@@ -125,12 +398,12 @@ impl Store {
                 match state.materialize() {
                     Ok(object) => {
                         let json = Value::Object(object);
-                        write_state(&tx, state, &json)?;
+                        write_state(&tx, state, &json, self.device)?;
                         tx.store(store_of(record.kind))?.put(&to_js(&json)?)?;
                         applied.records.push((record.kind, json));
                     }
                     Err(_) => {
-                        write_state(&tx, state, &Value::Null)?;
+                        write_state(&tx, state, &Value::Null, self.device)?;
                         applied.incomplete += 1;
                     }
                 }
@@ -210,7 +483,7 @@ impl Store {
             let json = Value::Object(object);
             tx.store(store)?.put(&to_js(&json)?)?;
             tx.store(OUTBOX)?.put(&to_js(&change)?)?;
-            write_state(&tx, &state, &json)?;
+            write_state(&tx, &state, &json, self.device)?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
             Ok(json)
         }

@@ -447,6 +447,68 @@ pub struct FieldState {
     winner: Change,
     conflicts: Vec<Change>,
     history: Vec<Change>,
+    /// What the losers dropped by [`compact`](FieldState::compact) replaced
+    /// knowingly: enough to decide every later change as if they were held.
+    #[serde(default, skip_serializing_if = "Dropped::is_empty")]
+    dropped: Dropped,
+}
+
+/// The losers [`FieldState::compact`] dropped: their identities (so that a
+/// copy arriving again is a duplicate, as when it was held) and what they
+/// replaced knowingly that the identities do not say (the changes they
+/// listed in [`Change::supersedes`]). A dropped change's device also
+/// replaced every earlier change of its own, as when it was held.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dropped {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    seqs: BTreeMap<DeviceId, BTreeSet<u64>>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    superseded: BTreeSet<ChangeId>,
+}
+
+impl Dropped {
+    fn is_empty(&self) -> bool {
+        self.seqs.is_empty() && self.superseded.is_empty()
+    }
+
+    /// Whether `id` is a dropped change's.
+    fn holds(&self, id: ChangeId) -> bool {
+        self.seqs
+            .get(&id.device)
+            .is_some_and(|s| s.contains(&id.seq))
+    }
+
+    /// The dropped changes' identities.
+    fn ids(&self) -> impl Iterator<Item = ChangeId> + '_ {
+        self.seqs
+            .iter()
+            .flat_map(|(&device, seqs)| seqs.iter().map(move |&seq| ChangeId { device, seq }))
+    }
+
+    /// Whether a dropped change replaced `other` knowingly.
+    fn replaces(&self, other: &Change) -> bool {
+        self.seqs
+            .get(&other.device)
+            .and_then(|s| s.last())
+            .is_some_and(|&seq| seq > other.seq)
+            || self.superseded.contains(&other.id())
+    }
+
+    /// Remember `change` as it is dropped.
+    fn take(&mut self, change: &Change) {
+        self.seqs
+            .entry(change.device)
+            .or_default()
+            .insert(change.seq);
+        self.superseded.extend(change.supersedes.iter().copied());
+        let seqs = &self.seqs;
+        // What the identities say already need not be listed again.
+        self.superseded.retain(|id| {
+            seqs.get(&id.device)
+                .is_none_or(|s| !s.contains(&id.seq) && s.last().is_none_or(|&l| l <= id.seq))
+        });
+    }
 }
 
 impl FieldState {
@@ -456,7 +518,50 @@ impl FieldState {
             winner: change,
             conflicts: Vec::new(),
             history: Vec::new(),
+            dropped: Dropped::default(),
         }
+    }
+
+    /// Drops the losers that a held change (or an earlier dropped one)
+    /// replaced knowingly and that can never win again, keeping only what
+    /// they replaced in turn. Every later change is then decided as before:
+    /// the winner, the open conflicts and what a later edit supersedes stay
+    /// exactly those of the full history; only
+    /// [`history`](FieldState::history) is shorter. The server's change log
+    /// keeps every change; this is what a merge state needs.
+    ///
+    /// A loser can win again only if every change above it comes back with
+    /// a lower stamp: a change of `own` (the device keeping this state)
+    /// that the server has not stamped yet may be clamped. So a loser is
+    /// dropped only below a change of another device. The server, whose
+    /// stamps are final, passes `None`.
+    pub fn compact(&mut self, own: Option<DeviceId>) {
+        let gone: Vec<bool> = self
+            .history
+            .iter()
+            .map(|old| {
+                self.is_replaced(old)
+                    && self
+                        .changes()
+                        .any(|c| Some(c.device) != own && c.rank() > old.rank())
+            })
+            .collect();
+        if !gone.contains(&true) {
+            return;
+        }
+        let history = std::mem::take(&mut self.history);
+        for (change, gone) in history.into_iter().zip(gone) {
+            if gone {
+                self.dropped.take(&change);
+            } else {
+                self.history.push(change);
+            }
+        }
+    }
+
+    /// Whether a held change, or a dropped one, replaced `old` knowingly.
+    fn is_replaced(&self, old: &Change) -> bool {
+        self.changes().any(|c| c.replaced(old)) || self.dropped.replaces(old)
     }
 
     /// The winning change: the field's value.
@@ -515,6 +620,11 @@ impl FieldState {
             };
         }
         let id = change.id();
+        if self.dropped.holds(id) {
+            // A copy of a change dropped as replaced: it could neither win
+            // nor be a conflict again, whatever its stamp.
+            return ApplyOutcome::Duplicate;
+        }
         if let Some(held) = self.changes().find(|c| c.id() == id) {
             if !held.same_content(&change) {
                 return ApplyOutcome::Refused {
@@ -532,7 +642,8 @@ impl FieldState {
         }
         let mut all: Vec<Change> = self.take_all().filter(|c| c.id() != id).collect();
         all.push(change);
-        self.rebuild(all);
+        let dropped = std::mem::take(&mut self.dropped);
+        self.rebuild(all, dropped);
         if self.winner.id() == id {
             ApplyOutcome::Won
         } else {
@@ -550,7 +661,7 @@ impl FieldState {
 
     /// Sort every held change by merge order and sort them into winner,
     /// open conflicts and history.
-    fn rebuild(&mut self, mut all: Vec<Change>) {
+    fn rebuild(&mut self, mut all: Vec<Change>, dropped: Dropped) {
         all.sort_by_key(|c| std::cmp::Reverse(c.rank()));
         let open: Vec<bool> = all
             .iter()
@@ -559,6 +670,7 @@ impl FieldState {
                 i > 0
                     && loser.value != all[0].value
                     && !all.iter().any(|other| other.replaced(loser))
+                    && !dropped.replaces(loser)
             })
             .collect();
         let mut conflicts = Vec::new();
@@ -578,6 +690,7 @@ impl FieldState {
             winner,
             conflicts,
             history,
+            dropped,
         };
     }
 }
@@ -593,6 +706,51 @@ pub struct Created {
     pub device: DeviceId,
     /// The first change's number; the others follow in field-name order.
     pub first_seq: u64,
+}
+
+/// A record's merge state as the phone's and the server's stores keep it
+/// beside the record: `{"created": {ts, device, first_seq}}` for a record
+/// that holds only its creation (by far the most), rebuilt from the record;
+/// otherwise the [compacted](RecordState::compact) state in full.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StoredState {
+    /// Only the changes that created the record, as in the stored record.
+    Created {
+        /// Their stamp, device and first number.
+        created: Created,
+    },
+    /// Any other state.
+    Full(RecordState),
+}
+
+impl StoredState {
+    /// The merge state, given the record stored beside it (`None` or `null`
+    /// when there is none). `Ok(None)` for a compact state whose record is
+    /// missing.
+    pub fn into_state(
+        self,
+        kind: RecordKind,
+        record: Option<&Value>,
+    ) -> Result<Option<RecordState>, RecordError> {
+        match self {
+            StoredState::Full(state) => Ok(Some(state)),
+            StoredState::Created { created } => match record {
+                Some(record) if !record.is_null() => {
+                    RecordState::from_created(kind, record, created).map(Some)
+                }
+                _ => Ok(None),
+            },
+        }
+    }
+
+    /// The latest stamp the state holds ([`RecordState::latest`]).
+    pub fn latest(&self) -> Hlc {
+        match self {
+            StoredState::Created { created } => created.ts,
+            StoredState::Full(state) => state.latest(),
+        }
+    }
 }
 
 /// Every change held for one record, field by field.
@@ -679,6 +837,55 @@ impl RecordState {
             state.apply(change);
         }
         Ok(state)
+    }
+
+    /// Drops every field's knowingly replaced losers that cannot win
+    /// again: see [`FieldState::compact`]. Later changes merge exactly as
+    /// before.
+    pub fn compact(&mut self, own: Option<DeviceId>) {
+        for field in self.fields.values_mut() {
+            field.compact(own);
+        }
+    }
+
+    /// The latest stamp held: a clock that observes it stamps every later
+    /// edit of this record above every change in it.
+    pub fn latest(&self) -> Hlc {
+        self.fields
+            .values()
+            .flat_map(FieldState::changes)
+            .map(|c| c.ts)
+            .max()
+            .unwrap_or(Hlc::ZERO)
+    }
+
+    /// The state as a store keeps it beside `record` (the record as stored,
+    /// e.g. [`materialize`](RecordState::materialize)'s, or `null`): the
+    /// compact `{"created": …}` when the state holds only the record's
+    /// creation ([`as_created`](RecordState::as_created)), otherwise the
+    /// state [compacted](RecordState::compact) for `own`.
+    pub fn to_stored(&self, record: &Value, own: Option<DeviceId>) -> StoredState {
+        match self.as_created(record) {
+            Some(created) => StoredState::Created { created },
+            None => {
+                let mut state = self.clone();
+                state.compact(own);
+                StoredState::Full(state)
+            }
+        }
+    }
+
+    /// What the server's snapshot sends of this record: the record built
+    /// from its winning values (`null` when they do not form one yet) and
+    /// its state as [stored](RecordState::to_stored) beside it. Every stamp
+    /// the server holds is final, so the state is compacted in full.
+    pub fn snapshot(&self) -> SnapshotRecord {
+        let body = self.materialize().map_or(Value::Null, Value::Object);
+        SnapshotRecord {
+            record: self.record,
+            state: self.to_stored(&body, None),
+            body,
+        }
     }
 
     /// A record of which no change is held yet.
@@ -974,10 +1181,12 @@ impl Replica {
         let mut replica = Replica::new();
         for state in states {
             for (field, field_state) in &state.fields {
-                for change in field_state.changes() {
-                    replica
-                        .seen
-                        .insert(change.id(), (state.record, field.clone()));
+                let ids = field_state
+                    .changes()
+                    .map(Change::id)
+                    .chain(field_state.dropped.ids());
+                for id in ids {
+                    replica.seen.insert(id, (state.record, field.clone()));
                 }
             }
             replica.records.insert(state.record, state);
@@ -1350,6 +1559,75 @@ pub struct PullResponse {
     /// The cursor to ask from next, once these are applied.
     pub next_cursor: u64,
     /// Whether more changes wait after this page.
+    pub more: bool,
+    /// The server's clock.
+    pub server_time_ms: u64,
+}
+
+/// `POST /api/v1/sync/snapshot`: a device that holds nothing of its
+/// villages yet asks for their records as they stand, page by page, instead
+/// of every change since the start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotRequest {
+    /// The last record of the previous page (`None` for the first page).
+    #[serde(default)]
+    pub after: Option<RecordRef>,
+    /// At most this many records in the page.
+    pub limit: u32,
+}
+
+/// One record of a snapshot: what a replica that held every change would
+/// hold of it, in its stored form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotRecord {
+    /// Which record.
+    pub record: RecordRef,
+    /// The record built from its winning values (as
+    /// [`RecordState::materialize`] writes it), or `null` while they do not
+    /// form a valid record.
+    pub body: Value,
+    /// Its merge state as stored beside `body`.
+    pub state: StoredState,
+}
+
+impl SnapshotRecord {
+    /// The record's merge state. Later changes merge into it exactly as into
+    /// the state of every change the snapshot stands for: the same records
+    /// and the same open conflicts.
+    pub fn into_state(self) -> Result<RecordState, RecordError> {
+        let record = self.record;
+        let state = self
+            .state
+            .into_state(record.kind, Some(&self.body))?
+            .ok_or(RecordError::MissingId)?;
+        if state.record != record {
+            return Err(RecordError::IdMismatch {
+                expected: record.id,
+                found: state.record.id.to_string(),
+            });
+        }
+        Ok(state)
+    }
+}
+
+/// A page of a snapshot: records in (kind, id) order, consistent with one
+/// cursor of the server's log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotResponse {
+    /// The records after the request's `after`, in (kind, id) order.
+    pub records: Vec<SnapshotRecord>,
+    /// The open conflicts of these records.
+    pub conflicts: Vec<Conflict>,
+    /// The change-log cursor this page stands for: it holds every change up
+    /// to it, and none after. Pull from the first page's cursor once every
+    /// page is taken in.
+    pub cursor: u64,
+    /// The latest stamp in the page, for the device's clock to observe.
+    pub max_ts: Hlc,
+    /// Whether more records wait after this page.
     pub more: bool,
     /// The server's clock.
     pub server_time_ms: u64,
@@ -2079,6 +2357,80 @@ mod tests {
         );
     }
 
+    #[test]
+    fn compacting_keeps_a_same_value_loser_nobody_replaced() {
+        // A and B write "x" without seeing each other; C replaces B's "x"
+        // with "y": A's "x" is now an open conflict, so it must be kept.
+        let a = name("x", 1, 1, 1);
+        let b = name("x", 2, 2, 1);
+        let mut c = name("y", 3, 3, 1);
+        c.supersedes = vec![b.id()];
+        let mut field = FieldState::new(a.clone());
+        field.apply(b);
+        field.compact(None);
+        assert_eq!(
+            field.history(),
+            std::slice::from_ref(&a),
+            "same value, kept"
+        );
+        field.apply(c);
+        field.compact(None);
+        assert_eq!(field.conflicts(), std::slice::from_ref(&a));
+        assert!(field.history().is_empty(), "B was replaced and dropped");
+    }
+
+    #[test]
+    fn a_dropped_change_still_replaces_what_arrives_after_it() {
+        // Device 1's seq 2 replaced B and was itself replaced by C; its
+        // earlier seq 1 arrives last and is no conflict, dropped or not.
+        let first = name("p", 1, 1, 1);
+        let b = name("q", 2, 2, 1);
+        let mut second = name("r", 3, 1, 2);
+        second.supersedes = vec![b.id()];
+        let mut c = name("s", 4, 3, 1);
+        c.supersedes = vec![second.id()];
+        let mut full = FieldState::new(b.clone());
+        full.apply(second.clone());
+        full.apply(c.clone());
+        let mut compact = full.clone();
+        compact.compact(None);
+        assert!(compact.history().is_empty());
+        let text = serde_json::to_string(&compact).unwrap();
+        let mut compact: FieldState = serde_json::from_str(&text).unwrap();
+        full.apply(first.clone());
+        compact.apply(first);
+        assert!(full.conflicts().is_empty());
+        assert_eq!(compact.conflicts(), full.conflicts());
+        assert_eq!(compact.winner(), full.winner());
+    }
+
+    #[test]
+    fn a_created_record_is_sent_and_stored_compact() {
+        let dataset = sample_dataset();
+        let mut replica = Replica::new();
+        replica.apply_to_dataset(
+            &mut Dataset::new(),
+            &changes_for_dataset(&dataset, Hlc::new(1, 0), device(1), 1),
+        );
+        let state = replica.record(&person(3)).unwrap();
+        let snapshot = state.snapshot();
+        assert!(matches!(snapshot.state, StoredState::Created { .. }));
+        assert_eq!(snapshot.body["name"], json!("王芳"));
+        assert_eq!(snapshot.state.latest(), Hlc::new(1, 0));
+        let text = serde_json::to_string(&snapshot).unwrap();
+        assert!(text.contains(r#""state":{"created":"#), "{text}");
+        let back: SnapshotRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(&back.into_state().unwrap(), state);
+        // An incomplete record has no body and its state in full.
+        let lone = RecordState::new(person(2));
+        let mut lone_replica = Replica::from_records([lone]);
+        lone_replica.apply(change(person(2), "name", json!("李娜"), 1, 1, 9));
+        let snapshot = lone_replica.record(&person(2)).unwrap().snapshot();
+        assert_eq!(snapshot.body, Value::Null);
+        assert!(matches!(snapshot.state, StoredState::Full(_)));
+        assert!(snapshot.into_state().is_ok());
+    }
+
     // ---- Property tests ----------------------------------------------------
 
     const RECORDS: [RecordRef; 3] = [
@@ -2276,6 +2628,88 @@ mod tests {
             replica.apply_to_dataset(&mut dataset, &delivery[cut..]);
             let built = replica_of(&changes).materialize();
             prop_assert_eq!(sorted(dataset), built.dataset);
+        }
+
+        #[test]
+        fn a_snapshot_then_later_changes_end_as_every_change_from_the_start(
+            (changes, order) in arb_changes().prop_flat_map(|changes| {
+                let n = changes.len();
+                (Just(changes), Just((0..n).collect::<Vec<_>>()).prop_shuffle())
+            }),
+            cut in 0..40usize,
+            again in prop::collection::vec(0..40usize, 0..8),
+        ) {
+            // The server takes in the changes in some order; a new phone
+            // bootstraps from its snapshot (through JSON, as sent and
+            // stored) taken after `cut` of them, then pulls the rest, and
+            // some again (a pull from 0 after the server was restored).
+            let delivery: Vec<Change> = order.iter().map(|&i| changes[i].clone()).collect();
+            let cut = cut.min(delivery.len());
+            let mut server = Replica::new();
+            for c in &delivery[..cut] {
+                server.apply(c.clone());
+            }
+            let page: Vec<SnapshotRecord> = server.records().map(RecordState::snapshot).collect();
+            let text = serde_json::to_string(&page).unwrap();
+            let page: Vec<SnapshotRecord> = serde_json::from_str(&text).unwrap();
+            let mut phone = Replica::from_records(page.into_iter().map(|r| r.into_state().unwrap()));
+            let repeats = again.iter().filter_map(|&i| delivery.get(i));
+            for c in delivery[cut..].iter().chain(repeats) {
+                phone.apply(c.clone());
+            }
+            let expected = replica_of(&changes);
+            prop_assert_eq!(phone.materialize(), expected.materialize());
+            prop_assert_eq!(phone.conflicts(), expected.conflicts());
+            for state in expected.records() {
+                for (field, full) in state.fields() {
+                    let compact = phone.field(&state.record(), field).unwrap();
+                    prop_assert_eq!(compact.winner(), full.winner());
+                    prop_assert_eq!(compact.in_view(), full.in_view());
+                }
+            }
+        }
+
+        #[test]
+        fn a_phone_compacting_its_states_decides_as_if_it_held_everything(
+            (changes, delivery) in arb_delivery(),
+            cuts in prop::collection::vec(0..80usize, 0..4),
+        ) {
+            // Device 1 is the phone: only its own changes come back from
+            // the server with another stamp (the later copies in the
+            // delivery stand for its unclamped originals; the test treats
+            // every device's copies so, and compacts for each in turn).
+            for own in 1..4u8 {
+                let delivery: Vec<Change> = delivery
+                    .iter()
+                    .filter(|c| c.device == device(own) || changes.contains(c))
+                    .cloned()
+                    .collect();
+                let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(delivery.len())).collect();
+                cuts.sort_unstable();
+                cuts.push(delivery.len());
+                let mut phone = Replica::new();
+                let mut from = 0;
+                for cut in cuts {
+                    for c in &delivery[from..cut] {
+                        phone.apply(c.clone());
+                    }
+                    from = cut;
+                    // Stored and read back, as the phone's store does.
+                    let states: Vec<RecordState> = phone
+                        .records()
+                        .map(|state| {
+                            let body = state.materialize().map_or(Value::Null, Value::Object);
+                            let text = serde_json::to_string(&state.to_stored(&body, Some(device(own)))).unwrap();
+                            let stored: StoredState = serde_json::from_str(&text).unwrap();
+                            stored.into_state(state.record().kind, Some(&body)).unwrap().unwrap()
+                        })
+                        .collect();
+                    phone = Replica::from_records(states);
+                }
+                let expected = replica_of(&delivery);
+                prop_assert_eq!(phone.materialize(), expected.materialize());
+                prop_assert_eq!(phone.conflicts(), expected.conflicts());
+            }
         }
 
         #[test]

@@ -18,7 +18,7 @@ use fieldbook_core::api::{
 use fieldbook_core::indicators::indicators;
 use fieldbook_core::period::Period;
 use fieldbook_core::rules::Rules;
-use fieldbook_core::sync::{PullRequest, PullResponse, PushRequest, PushResponse, Replica};
+use fieldbook_core::sync::{PullRequest, PushRequest, PushResponse, Replica, SnapshotRequest};
 use fieldbook_core::{Dataset, Id};
 use serde::Deserialize;
 use sqlx::Row;
@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/whoami", get(whoami))
         .route("/sync/push", post(push))
         .route("/sync/pull", post(pull))
+        .route("/sync/snapshot", post(snapshot))
         .route("/conflicts", get(conflicts))
         .route("/conflicts/settle", post(settle))
         .route("/township/summary", get(summary))
@@ -233,10 +234,29 @@ async fn pull(
     State(state): State<AppState>,
     session: Session,
     ApiJson(request): ApiJson<PullRequest>,
-) -> Result<Json<PullResponse>, ApiError> {
-    Ok(Json(
-        server_sync::pull(&state.db, &session.user, &request, state.now_ms()).await?,
-    ))
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let text = server_sync::pull(&state.db, &session.user, &request, state.now_ms()).await?;
+    Ok(json_text(text))
+}
+
+/// An answer whose JSON text the server built itself (from stored JSON).
+fn json_text(text: String) -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        text,
+    )
+}
+
+/// A page of the snapshot of the user's villages: JSON text built by the
+/// server from the stored records (see [`server_sync::snapshot`]), of the
+/// shape of the core's `SnapshotResponse`.
+async fn snapshot(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(request): ApiJson<SnapshotRequest>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let text = server_sync::snapshot(&state.db, &session.user, &request, state.now_ms()).await?;
+    Ok(json_text(text))
 }
 
 /// `?village=…`: one of the user's villages (all of them when absent).

@@ -22,8 +22,8 @@ use std::sync::Arc;
 
 use fieldbook_core::Id;
 use fieldbook_core::sync::{
-    ApplyOutcome, Change, MAX_SEQ, PullRequest, PullResponse, PushRequest, PushResponse,
-    RecordKind, RecordRef, RecordState, Rejection, Replica, ServerChange,
+    ApplyOutcome, Change, Hlc, MAX_SEQ, PullRequest, PushRequest, PushResponse, RecordKind,
+    RecordRef, RecordState, Rejection, Replica, ServerChange, SnapshotRequest, StoredState,
 };
 use serde_json::Value;
 use sqlx::{Acquire, Any, Row, Transaction};
@@ -572,13 +572,20 @@ impl Records {
     }
 }
 
-/// Writes one record's state, body and conflict count.
+/// Writes one record's state, body and conflict count. The body is the
+/// record as [`RecordState::materialize`] builds it (`null` while its values
+/// do not form one); the state is stored beside it in the core's
+/// [`StoredState`] form: `{"created": …}` for a record that holds only its
+/// creation, otherwise compacted (the change log keeps every change). So a
+/// snapshot sends both as they are.
 pub async fn store_state(
     tx: &mut Transaction<'_, Any>,
     state: &RecordState,
     village: &str,
 ) -> Result<(), ApiError> {
     let record = state.record();
+    let body = state.materialize().map_or(Value::Null, Value::Object);
+    let stored = state.to_stored(&body, None);
     sqlx::query(
         "INSERT INTO records (kind, id, village_id, state, body, conflicts) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -588,8 +595,8 @@ pub async fn store_state(
     .bind(record.kind.name())
     .bind(record.id.to_string())
     .bind(village)
-    .bind(serde_json::to_string(state)?)
-    .bind(serde_json::to_string(&Value::Object(state.to_json()))?)
+    .bind(serde_json::to_string(&stored)?)
+    .bind(serde_json::to_string(&body)?)
     .bind(state.conflicts().count() as i64)
     .execute(&mut **tx)
     .await?;
@@ -601,18 +608,42 @@ pub async fn load_state(
     tx: &mut Transaction<'_, Any>,
     record: &RecordRef,
 ) -> Result<Option<(String, RecordState)>, ApiError> {
-    let row = sqlx::query("SELECT village_id, state FROM records WHERE kind = $1 AND id = $2")
-        .bind(record.kind.name())
-        .bind(record.id.to_string())
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row =
+        sqlx::query("SELECT village_id, state, body FROM records WHERE kind = $1 AND id = $2")
+            .bind(record.kind.name())
+            .bind(record.id.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
     match row {
         None => Ok(None),
         Some(row) => {
-            let state: RecordState = serde_json::from_str(&row.get::<String, _>("state"))?;
+            let state = decode_state(record.kind, &row.get::<String, _>("state"), || {
+                row.get::<String, _>("body")
+            })?;
             Ok(Some((row.get("village_id"), state)))
         }
     }
+}
+
+/// A stored state back into the merge state: a full one as it is (also as
+/// older servers wrote it), a compact `{"created": …}` rebuilt from the
+/// stored body, which is read only then.
+fn decode_state(
+    kind: RecordKind,
+    state: &str,
+    body: impl FnOnce() -> String,
+) -> Result<RecordState, ApiError> {
+    let stored: StoredState = serde_json::from_str(state)?;
+    let body = match stored {
+        StoredState::Created { .. } => serde_json::from_str(&body())?,
+        StoredState::Full(_) => Value::Null,
+    };
+    stored
+        .into_state(kind, Some(&body))
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("a stored record state: {e}")))?
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("a compact record state without its record"))
+        })
 }
 
 async fn village_exists(
@@ -626,13 +657,15 @@ async fn village_exists(
         .map(|r| r.get(0)))
 }
 
-/// A page of changes for `user` after the request's cursor.
+/// A page of changes for `user` after the request's cursor, as the JSON
+/// text of a [`PullResponse`](fieldbook_core::sync::PullResponse): each change's stored body is sent as it is,
+/// not parsed and written again.
 pub async fn pull(
     db: &Db,
     user: &User,
     request: &PullRequest,
     now_ms: u64,
-) -> Result<PullResponse, ApiError> {
+) -> Result<String, ApiError> {
     if request.limit == 0 || request.limit > MAX_PULL_LIMIT {
         return Err(ApiError::field(
             "limit",
@@ -670,29 +703,40 @@ pub async fn pull(
             query = query.bind(village);
         }
         for row in query.fetch_all(&db.pool).await? {
-            changes.push(ServerChange {
-                cursor: row.get::<i64, _>("cursor") as u64,
-                change: serde_json::from_str(&row.get::<String, _>("body"))?,
-                clamped: row.get::<i64, _>("clamped") != 0,
-            });
+            changes.push((
+                row.get::<i64, _>("cursor") as u64,
+                row.get::<String, _>("body"),
+                row.get::<i64, _>("clamped") != 0,
+            ));
         }
     }
     let more = changes.len() > request.limit as usize;
     changes.truncate(request.limit as usize);
     let next_cursor = if more {
-        changes.last().map_or(request.cursor, |c| c.cursor)
+        changes.last().map_or(request.cursor, |c| c.0)
     } else {
         head
     };
     let mut tx = db.pool.begin().await?;
     mark_synced(&mut tx, user, now_ms).await?;
     tx.commit().await?;
-    Ok(PullResponse {
-        changes,
-        next_cursor,
-        more,
-        server_time_ms: now_ms,
-    })
+    // The shape of `PullResponse`, its bodies as stored (the core's `Change`
+    // as JSON, written by `insert_change`).
+    let mut text =
+        String::with_capacity(changes.iter().map(|c| c.1.len() + 48).sum::<usize>() + 96);
+    text.push_str(r#"{"changes":["#);
+    for (i, (cursor, body, clamped)) in changes.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!(
+            r#"{{"cursor":{cursor},"change":{body},"clamped":{clamped}}}"#
+        ));
+    }
+    text.push_str(&format!(
+        r#"],"next_cursor":{next_cursor},"more":{more},"server_time_ms":{now_ms}}}"#
+    ));
+    Ok(text)
 }
 
 /// Every record of `village` built from its stored merge state.
@@ -700,14 +744,121 @@ pub async fn village_records(
     db: &Db,
     village: &str,
 ) -> Result<BTreeMap<RecordRef, RecordState>, ApiError> {
-    let rows = sqlx::query("SELECT state FROM records WHERE village_id = $1")
+    let rows = sqlx::query("SELECT kind, state, body FROM records WHERE village_id = $1")
         .bind(village)
         .fetch_all(&db.pool)
         .await?;
     let mut out = BTreeMap::new();
     for row in rows {
-        let state: RecordState = serde_json::from_str(&row.get::<String, _>("state"))?;
+        let kind = RecordKind::from_name(&row.get::<String, _>("kind"))
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a record of an unknown kind")))?;
+        let state = decode_state(kind, &row.get::<String, _>("state"), || {
+            row.get::<String, _>("body")
+        })?;
         out.insert(state.record(), state);
     }
     Ok(out)
+}
+
+/// The most records one snapshot page holds.
+pub const MAX_SNAPSHOT_LIMIT: u32 = 10_000;
+
+/// A page of the snapshot of `user`'s villages: the records after
+/// `request.after` in (kind, id) order, each with its stored merge state,
+/// their open conflicts, and the cursor of the change log they stand for,
+/// all read in one read transaction. The answer's JSON text is built from
+/// the stored texts: a record that holds only its creation (nearly all) is
+/// sent as stored, without parsing its body.
+pub async fn snapshot(
+    db: &Db,
+    user: &User,
+    request: &SnapshotRequest,
+    now_ms: u64,
+) -> Result<String, ApiError> {
+    if request.limit == 0 || request.limit > MAX_SNAPSHOT_LIMIT {
+        return Err(ApiError::field(
+            "limit",
+            format!("the page size must be 1 to {MAX_SNAPSHOT_LIMIT}"),
+        ));
+    }
+    let mut tx = db.pool.begin().await?;
+    if db.backend == crate::db::Backend::Postgres {
+        // One view of the database for the counter and the rows (SQLite's
+        // read transaction is one snapshot by itself).
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let head: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'cursor'")
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+    let mut rows = Vec::new();
+    if !user.villages.is_empty() {
+        let list = (0..user.villages.len())
+            .map(|i| format!("${}", i + 4))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT kind, id, state, body FROM records WHERE village_id IN ({list}) \
+             AND (kind > $1 OR (kind = $1 AND id > $2)) ORDER BY kind, id LIMIT $3"
+        );
+        let (kind, id) = request.after.map_or((String::new(), String::new()), |r| {
+            (r.kind.name().to_string(), r.id.to_string())
+        });
+        let mut query = sqlx::query(&sql)
+            .bind(kind)
+            .bind(id)
+            .bind(i64::from(request.limit) + 1);
+        for village in &user.villages {
+            query = query.bind(village);
+        }
+        rows = query.fetch_all(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    let more = rows.len() > request.limit as usize;
+    rows.truncate(request.limit as usize);
+
+    let mut text = String::with_capacity(rows.len() * 512 + 256);
+    text.push_str(r#"{"records":["#);
+    let mut conflicts = Vec::new();
+    let mut max_ts = Hlc::ZERO;
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        let kind_name: String = row.get("kind");
+        let kind = RecordKind::from_name(&kind_name)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a record of an unknown kind")))?;
+        let state: String = row.get("state");
+        let stored: StoredState = serde_json::from_str(&state)?;
+        match stored {
+            StoredState::Created { created } => {
+                max_ts = max_ts.max(created.ts);
+                let id: String = row.get("id");
+                let body: String = row.get("body");
+                text.push_str(&format!(
+                    r#"{{"record":{{"kind":"{kind_name}","id":"{id}"}},"body":{body},"state":{state}}}"#
+                ));
+            }
+            full @ StoredState::Full(_) => {
+                let Some(merge) = full.into_state(kind, None).ok().flatten() else {
+                    continue;
+                };
+                let record = merge.snapshot();
+                max_ts = max_ts.max(record.state.latest());
+                conflicts.extend(merge.conflicts());
+                text.push_str(&serde_json::to_string(&record)?);
+            }
+        }
+    }
+    text.push_str(&format!(
+        r#"],"conflicts":{},"cursor":{head},"max_ts":{},"more":{more},"server_time_ms":{now_ms}}}"#,
+        serde_json::to_string(&conflicts)?,
+        serde_json::to_string(&max_ts)?,
+    ));
+    let mut tx = db.pool.begin().await?;
+    mark_synced(&mut tx, user, now_ms).await?;
+    tx.commit().await?;
+    Ok(text)
 }

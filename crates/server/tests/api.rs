@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use fieldbook_core::sync::{Change, Conflict, Hlc, Replica};
+use fieldbook_core::sync::{Change, Conflict, Hlc, Replica, SnapshotResponse};
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -55,7 +55,152 @@ fn phone_state(changes: &[Change]) -> Replica {
     replica
 }
 
+/// Every page of the snapshot for `token`, `limit` records a page: the
+/// replica a new phone builds from it, and the first page's cursor (where
+/// its pulls start).
+async fn bootstrap(t: &TestServer, token: &str, limit: u32) -> (Replica, u64, Vec<Conflict>) {
+    let mut after = Value::Null;
+    let mut first_cursor = None;
+    let mut states = Vec::new();
+    let mut conflicts = Vec::new();
+    loop {
+        let (status, body) = t
+            .post(
+                "/api/v1/sync/snapshot",
+                Some(token),
+                &json!({"after": after, "limit": limit}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let page: SnapshotResponse = serde_json::from_value(body).unwrap();
+        assert!(page.records.len() <= limit as usize);
+        first_cursor.get_or_insert(page.cursor);
+        if let Some(last) = page.records.last() {
+            after = json!(last.record);
+        }
+        conflicts.extend(page.conflicts);
+        for record in page.records {
+            let state = record.into_state().unwrap();
+            assert!(page.max_ts >= state.latest());
+            states.push(state);
+        }
+        if !page.more {
+            break;
+        }
+    }
+    (
+        Replica::from_records(states),
+        first_cursor.unwrap(),
+        conflicts,
+    )
+}
+
+/// The changes after `cursor`, every page.
+async fn pull_from(t: &TestServer, token: &str, mut cursor: u64) -> Vec<Change> {
+    let mut out = Vec::new();
+    loop {
+        let (status, body) = t
+            .post(
+                "/api/v1/sync/pull",
+                Some(token),
+                &json!({"cursor": cursor, "limit": 3}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        for c in body["changes"].as_array().unwrap() {
+            out.push(serde_json::from_value(c["change"].clone()).unwrap());
+        }
+        cursor = body["next_cursor"].as_u64().unwrap();
+        if !body["more"].as_bool().unwrap() {
+            return out;
+        }
+    }
+}
+
 on_both! {
+    async fn a_new_phone_bootstraps_from_a_snapshot_and_ends_as_one_that_pulled_everything(t: &TestServer) {
+        let wang = t.login("wang").await;
+        let li = t.login("li").await;
+        let (a, b) = (device(1), device(2));
+        let (household, created) = new_household(&t.wang_village, "001", a, 1, t.now());
+        let (_, second) = new_household(&t.wang_village, "002", a, created.len() as u64 + 1, t.now());
+        assert_eq!(t.push(&wang, a, &created).await.0, StatusCode::OK);
+        assert_eq!(t.push(&wang, a, &second).await.0, StatusCode::OK);
+        let (_, theirs) = new_household(&t.li_village, "009", device(9), 1, t.now());
+        assert_eq!(t.push(&li, device(9), &theirs).await.0, StatusCode::OK);
+        // Two phones edit one field without seeing each other: a conflict;
+        // then A edits it again (the old value dropped from the state).
+        let next_a = (created.len() + second.len()) as u64 + 1;
+        t.advance(1_000);
+        let mut on_a = household.clone();
+        on_a.address = Some("东街1号".into());
+        let edits_a = edit(&household, &on_a, a, next_a, t.now());
+        t.advance(1_000);
+        let mut on_b = household.clone();
+        on_b.address = Some("西街2号".into());
+        let edits_b = edit(&household, &on_b, b, 1, t.now());
+        assert_eq!(t.push(&wang, a, &edits_a).await.0, StatusCode::OK);
+        assert_eq!(t.push(&wang, b, &edits_b).await.0, StatusCode::OK);
+
+        let (mut phone, cursor, conflicts) = bootstrap(t, &wang, 2).await;
+        let everything = phone_state(&t.pull_all(&wang, 1000).await);
+        assert_eq!(phone.materialize(), everything.materialize());
+        assert_eq!(phone.conflicts(), everything.conflicts());
+        assert_eq!(conflicts, everything.conflicts());
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        let (_, listed) = t.get("/api/v1/conflicts", Some(&wang)).await;
+        assert_eq!(json!(conflicts), listed["conflicts"]);
+        // Only her village: li's household is not in it.
+        assert_eq!(phone.materialize().dataset.households.len(), 2);
+        assert_eq!(phone.materialize().dataset.villages.len(), 1);
+        // The snapshot stands for every change so far: nothing left to pull.
+        assert!(cursor > 0);
+        assert_eq!(pull_from(t, &wang, cursor).await, Vec::<Change>::new());
+
+        // Changes after the snapshot come by ordinary pulls from its cursor:
+        // A settles the conflict, B adds a household.
+        t.advance(1_000);
+        let field = everything.field(&edits_a[0].record, "address").unwrap();
+        let settle = field.settle(json!("南街3号"), Hlc::new(t.now(), 0), a, next_a + 1);
+        assert_eq!(t.push(&wang, a, std::slice::from_ref(&settle)).await.0, StatusCode::OK);
+        let (_, third) = new_household(&t.wang_village, "003", b, 2, t.now());
+        assert_eq!(t.push(&wang, b, &third).await.0, StatusCode::OK);
+        for change in pull_from(t, &wang, cursor).await {
+            phone.apply(change);
+        }
+        let everything = phone_state(&t.pull_all(&wang, 1000).await);
+        assert_eq!(phone.materialize(), everything.materialize());
+        assert_eq!(phone.conflicts(), Vec::<Conflict>::new());
+        assert_eq!(phone.conflicts(), everything.conflicts());
+
+        // The officer's snapshot holds both villages; one page of a large
+        // limit is the same as small pages.
+        let zhao = t.login("zhao").await;
+        let (township, _, _) = bootstrap(t, &zhao, 10_000).await;
+        let (small, _, _) = bootstrap(t, &zhao, 1).await;
+        assert_eq!(township.materialize(), small.materialize());
+        assert_eq!(township.materialize().dataset.villages.len(), 2);
+        assert_eq!(township.materialize().dataset.households.len(), 4);
+    }
+
+    async fn a_snapshot_checks_its_page_size_and_session(t: &TestServer) {
+        let wang = t.login("wang").await;
+        for limit in [0, 10_001] {
+            let (status, body) = t
+                .post("/api/v1/sync/snapshot", Some(&wang), &json!({"limit": limit}))
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(body["field"], "limit");
+        }
+        let (status, _) = t.post("/api/v1/sync/snapshot", None, &json!({"limit": 10})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, body) = t
+            .post("/api/v1/sync/snapshot", Some(&wang), &json!({"limit": 10, "since": 1}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["field"], "since");
+    }
+
     async fn login_whoami_logout(t: &TestServer) {
         let token = t.login("wang").await;
         let (status, me) = t.get("/api/v1/whoami", Some(&token)).await;
