@@ -5,9 +5,11 @@
 //! messages are reordered, repeated and lost. At the end every phone pushes
 //! and pulls once more without faults, and then:
 //!
-//! - every phone holds exactly the server's merge state (winners, kept
-//!   conflicts and history, field by field), and the server's stored records
-//!   are that state too;
+//! - every phone shows exactly what the server's change log makes: the same
+//!   records, and field by field the same winner and open conflicts — also
+//!   the phones that joined late from a snapshot (the records and compact
+//!   merge states at a cursor) rather than from the whole log — and the
+//!   server's stored records show it too;
 //! - every change any phone made is held by the server with the same content
 //!   (no lost write), its stamp lowered only where it was far in the future,
 //!   and then flagged.
@@ -23,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use common::{Backend, PASSWORD, TestServer};
 use fieldbook_core::sync::{
     Change, ChangeId, Clock, DeviceId, MAX_FUTURE_MS, RecordKind, RecordRef, Replica, ServerChange,
-    changes_for_new_record,
+    SnapshotResponse, changes_for_new_record,
 };
 use fieldbook_core::{Household, Person, Sex, Visit, VisitKind};
 use fieldbook_server::admin;
@@ -53,6 +55,8 @@ struct Phone {
     clock: Clock,
     next_seq: u64,
     cursor: u64,
+    /// Whether it has joined yet (a late joiner starts from a snapshot).
+    joined: bool,
 }
 
 impl Phone {
@@ -76,6 +80,7 @@ struct Totals {
     pulls: u64,
     faults: u64,
     skewed_phones: u64,
+    snapshot_joins: u64,
     clamped: u64,
     lost: u64,
 }
@@ -90,6 +95,7 @@ impl std::ops::AddAssign for Totals {
         self.pulls += other.pulls;
         self.faults += other.faults;
         self.skewed_phones += other.skewed_phones;
+        self.snapshot_joins += other.snapshot_joins;
         self.clamped += other.clamped;
         self.lost += other.lost;
     }
@@ -362,6 +368,80 @@ async fn pull(
     }
 }
 
+/// What a replica shows: each record's values, and each field's winner and
+/// open conflicts (by change identity).
+type View = BTreeMap<
+    RecordRef,
+    (
+        serde_json::Map<String, Value>,
+        Vec<(String, ChangeId, Vec<ChangeId>)>,
+    ),
+>;
+
+fn merged_view(replica: &Replica) -> View {
+    replica
+        .records()
+        .map(|state| {
+            let fields = state
+                .fields()
+                .map(|(name, field)| {
+                    let mut open: Vec<ChangeId> =
+                        field.conflicts().iter().map(Change::id).collect();
+                    open.sort();
+                    (name.to_string(), field.winner().id(), open)
+                })
+                .collect();
+            (state.record(), (state.to_json(), fields))
+        })
+        .collect()
+}
+
+/// A phone joins from a snapshot: the records and their merge states in
+/// pages of a random size (an answer lost is asked again), then the log from
+/// the first page's cursor on.
+async fn join_by_snapshot(
+    server: &TestServer,
+    token: &str,
+    rng: &mut fastrand::Rng,
+    phone: &mut Phone,
+    totals: &mut Totals,
+) {
+    let mut states = Vec::new();
+    let mut after: Option<RecordRef> = None;
+    let mut first_cursor = None;
+    loop {
+        let limit = rng.u32(1..25);
+        let (status, body) = server
+            .post(
+                "/api/v1/sync/snapshot",
+                Some(token),
+                &json!({"after": after, "limit": limit}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if rng.u8(0..6) == 0 {
+            totals.faults += 1;
+            continue;
+        }
+        let page: SnapshotResponse = serde_json::from_value(body).unwrap();
+        first_cursor.get_or_insert(page.cursor);
+        let now = phone.now(server.now(), rng);
+        phone.clock.observe(page.max_ts, now);
+        after = page.records.last().map(|r| r.record).or(after);
+        for record in page.records {
+            states.push(record.into_state().expect("a snapshot record's state"));
+        }
+        if !page.more {
+            break;
+        }
+    }
+    phone.replica = Replica::from_records(states);
+    phone.cursor = first_cursor.unwrap_or(0);
+    phone.joined = true;
+    totals.snapshot_joins += 1;
+    pull(server, token, rng, phone, false, totals).await;
+}
+
 async fn run_case(server: &TestServer, seed: u64, totals: &mut Totals) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let village = admin::add_village(&server.db, &format!("村{seed}"), "石桥镇", server.now())
@@ -397,6 +477,7 @@ async fn run_case(server: &TestServer, seed: u64, totals: &mut Totals) {
             clock: Clock::new(),
             next_seq: 1,
             cursor: 0,
+            joined: false,
         })
         .collect();
     totals.phones += count as u64;
@@ -404,9 +485,13 @@ async fn run_case(server: &TestServer, seed: u64, totals: &mut Totals) {
         .iter()
         .filter(|p| !matches!(p.skew, Skew::None))
         .count() as u64;
-    // Every phone starts from the village as the server has it.
-    for phone in &mut phones {
-        pull(server, &token, &mut rng, phone, false, totals).await;
+    // The first phone and about half the others start from the village as
+    // the server has it; the rest join later, from a snapshot.
+    for (n, phone) in phones.iter_mut().enumerate() {
+        if n == 0 || rng.bool() {
+            pull(server, &token, &mut rng, phone, false, totals).await;
+            phone.joined = true;
+        }
     }
 
     let mut log: Vec<Change> = Vec::new();
@@ -414,6 +499,12 @@ async fn run_case(server: &TestServer, seed: u64, totals: &mut Totals) {
     for _ in 0..steps {
         server.advance(rng.u64(1..120_000));
         let phone = &mut phones[rng.usize(..count)];
+        if !phone.joined {
+            if rng.u8(0..4) == 0 {
+                join_by_snapshot(server, &token, &mut rng, phone, totals).await;
+            }
+            continue;
+        }
         match rng.u8(0..10) {
             0..=5 => {
                 let now = phone.now(server.now(), &mut rng);
@@ -424,6 +515,10 @@ async fn run_case(server: &TestServer, seed: u64, totals: &mut Totals) {
             6 | 7 => push(server, &token, &mut rng, phone, true, totals).await,
             _ => pull(server, &token, &mut rng, phone, true, totals).await,
         }
+    }
+
+    for phone in phones.iter_mut().filter(|p| !p.joined) {
+        join_by_snapshot(server, &token, &mut rng, phone, totals).await;
     }
 
     // Back at the office: each phone pushes everything (in change-number
@@ -472,13 +567,19 @@ async fn run_case(server: &TestServer, seed: u64, totals: &mut Totals) {
     let stored = fieldbook_server::sync::village_records(&server.db, &village.to_string())
         .await
         .unwrap();
-    assert!(
-        Replica::from_records(stored.into_values()) == held,
+    // The server keeps its merge states compact (knowingly replaced losers
+    // that can never win again are dropped): what must agree is every
+    // record's values, and every field's winner and open conflicts.
+    let stored = Replica::from_records(stored.into_values());
+    assert_eq!(
+        merged_view(&stored),
+        merged_view(&held),
         "seed {seed}: the server's stored records differ from its change log"
     );
+    let expected = merged_view(&held);
     for (n, phone) in phones.iter().enumerate() {
         assert!(
-            phone.replica == held,
+            merged_view(&phone.replica) == expected,
             "seed {seed}: phone {n} ({:?}) differs from the server:\nphone conflicts {:?}\nserver conflicts {:?}",
             phone.skew,
             phone.replica.conflicts(),
