@@ -227,6 +227,18 @@ impl AppState {
             .ok_or_else(|| StorageError::Unavailable("the store is not open".into()))
     }
 
+    /// The store once the records are read: a sync asked for while the app
+    /// is still reading them (a large village takes seconds) waits for it.
+    async fn opened_store(&self) -> Result<Store, StorageError> {
+        loop {
+            match self.status.get_untracked() {
+                LoadStatus::Loading => sleep_ms(100).await,
+                LoadStatus::Ready => return self.store(),
+                LoadStatus::Failed(error) => return Err(error),
+            }
+        }
+    }
+
     /// Keeps the live Today list for the next cold start (best effort: a
     /// failure only means the next start shows "reading" instead).
     pub fn keep_today(&self, list: crate::pages::KeptToday) {
@@ -343,18 +355,20 @@ impl AppState {
         if self.sync.with_untracked(|s| s.running) {
             return;
         }
-        let store = match self.store() {
-            Ok(store) => store,
-            Err(e) => {
-                self.sync
-                    .update(|s| s.error = Some((e.zh().into(), e.en().into())));
-                return;
-            }
-        };
         self.sync.update(|s| {
             s.running = true;
             s.progress = Progress::default();
         });
+        let store = match self.opened_store().await {
+            Ok(store) => store,
+            Err(e) => {
+                self.sync.update(|s| {
+                    s.running = false;
+                    s.error = Some((e.zh().into(), e.en().into()));
+                });
+                return;
+            }
+        };
         let sync = self.sync;
         let data = self.data;
         let describe = move |change: &fieldbook_core::sync::Change| {
@@ -393,6 +407,9 @@ impl AppState {
                 });
             }
             Err(error) => {
+                // The detail (a storage exception's name, a server's words)
+                // for whoever looks at the console.
+                web_sys::console::warn_1(&format!("sync failed: {error:?}").into());
                 if error == SyncError::SessionExpired {
                     Session::forget();
                     self.session.set(None);
@@ -546,6 +563,18 @@ pub fn provide_app_state() -> AppState {
         }
     });
     state
+}
+
+/// Resolves after `ms` milliseconds (at once where there is no window).
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        } else {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Marks a form as open for as long as the calling component lives: the

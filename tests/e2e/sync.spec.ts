@@ -42,7 +42,7 @@ async function syncNow(phone: Page) {
   await phone.getByTestId("nav-settings").tap();
   await phone.getByTestId("sync-now").tap();
   await expect(phone.getByTestId("sync-now")).toBeEnabled({ timeout: 60_000 });
-  await expect(phone.getByTestId("sync-error")).toHaveCount(0);
+  expect(await phone.getByTestId("sync-error").allTextContents(), "sync error shown").toEqual([]);
   await expect(phone.getByTestId("unsynced")).toHaveText(/^0 /);
 }
 
