@@ -14,8 +14,7 @@ use super::schema::{
     CONFLICTS, META, OUTBOX, PULL_KEY, RECORD_STORES, STATES, SYNC_KEY, record_key, store_of,
 };
 use super::{
-    FailPoint, StorageError, Store, decode_state, finish, from_js, read_state, read_sync_meta,
-    to_js, write_state,
+    FailPoint, StorageError, Store, finish, plain_from_js, plain_js, read_sync_meta,
 };
 
 /// Where pulling stands with one server: the cursor of the last page taken
@@ -50,7 +49,7 @@ impl Store {
             if stored.is_undefined() {
                 return Ok(0);
             }
-            let state: PullState = from_js(&stored)?;
+            let state: PullState = plain_from_js(&stored)?;
             Ok(if state.server == server {
                 state.cursor
             } else {
@@ -101,12 +100,12 @@ impl Store {
                 let decoded = if state.is_undefined() {
                     None
                 } else {
-                    decode_state(record.kind, &state, &stored)?
+                    self.decode_state(record.kind, &state, &stored)?
                 };
                 states.push(if let Some(decoded) = decoded {
                     decoded
                 } else if !stored.is_undefined() {
-                    RecordState::from_snapshot(record.kind, &from_js::<Value>(&stored)?)?
+                    RecordState::from_snapshot(record.kind, &self.decode::<Value>(&stored)?)?
                 } else {
                     RecordState::new(record)
                 });
@@ -125,12 +124,12 @@ impl Store {
                 match state.materialize() {
                     Ok(object) => {
                         let json = Value::Object(object);
-                        write_state(&tx, state, &json)?;
-                        tx.store(store_of(record.kind))?.put(&to_js(&json)?)?;
+                        self.write_state(&tx, state, &json)?;
+                        tx.store(store_of(record.kind))?.put(&self.record_js(&json)?)?;
                         applied.records.push((record.kind, json));
                     }
                     Err(_) => {
-                        write_state(&tx, state, &Value::Null)?;
+                        self.write_state(&tx, state, &Value::Null)?;
                         applied.incomplete += 1;
                     }
                 }
@@ -143,7 +142,7 @@ impl Store {
                 cursor: next_cursor,
             };
             tx.store(META)?
-                .put_with_key(&to_js(&pull)?, &JsValue::from_str(PULL_KEY))?;
+                .put_with_key(&plain_js(&pull)?, &JsValue::from_str(PULL_KEY))?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
             Ok(applied)
         }
@@ -190,7 +189,8 @@ impl Store {
         )?;
         let body = async {
             let mut meta = read_sync_meta(&tx).await?;
-            let mut state = read_state(&tx, &record)
+            let mut state = self
+                .read_state(&tx, &record)
                 .await?
                 .ok_or_else(|| StorageError::other("no merge state for this record"))?;
             let field_state = state
@@ -208,9 +208,9 @@ impl Store {
             state.apply(change.clone());
             let object = state.materialize().map_err(StorageError::other)?;
             let json = Value::Object(object);
-            tx.store(store)?.put(&to_js(&json)?)?;
-            tx.store(OUTBOX)?.put(&to_js(&change)?)?;
-            write_state(&tx, &state, &json)?;
+            tx.store(store)?.put(&self.record_js(&json)?)?;
+            tx.store(OUTBOX)?.put(&self.change_js(&change)?)?;
+            self.write_state(&tx, &state, &json)?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
             Ok(json)
         }
