@@ -109,7 +109,7 @@ pub fn LockScreen() -> impl IntoView {
 
     view! {
         <section class="lock-screen" data-testid="lock-screen" aria-labelledby="lock-title">
-            <h2 id="lock-title" data-testid="page-title">{move || i18n.t(Key::LockTitle)}</h2>
+            <h2 id="lock-title">{move || i18n.t(Key::LockTitle)}</h2>
             <Show when=move || step.get() == Step::Pin>
                 <p class="intro">{move || i18n.t(Key::LockIntro)}</p>
                 <form class="login" on:submit=unlock>
