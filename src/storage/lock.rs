@@ -336,17 +336,31 @@ impl Store {
                 let values = idb::request(store.get_all_with_key_and_limit(&range, chunk)?);
                 let keys: js_sys::Array = keys.await?.dyn_into()?;
                 let values: js_sys::Array = values.await?.dyn_into()?;
-                let seal_now = self.write_key()?.is_some();
+                let seal_with = self.write_key()?;
                 let mut rewritten = 0;
                 for i in 0..values.length() {
                     let value = values.get(i);
-                    if Store::is_sealed(&value) == seal_now {
+                    if Store::is_sealed(&value) == seal_with.is_some() {
                         continue;
                     }
-                    let json: serde_json::Value = self.decode(&value)?;
+                    // Text to text: the value comes back exactly as it was.
+                    let text = self.json_text(&value)?;
+                    let new = match &seal_with {
+                        Some(key) => {
+                            let mut kept = Vec::new();
+                            for field in in_line.unwrap_or_default() {
+                                let v = js_sys::Reflect::get(&value, &JsValue::from_str(field))?;
+                                kept.push((*field, v));
+                            }
+                            self.sealed_object(key, &text, kept)?
+                        }
+                        None => js_sys::JSON::parse(
+                            std::str::from_utf8(&text).map_err(StorageError::other)?,
+                        )?,
+                    };
                     match in_line {
-                        Some(keep) => store.put(&self.seal_js(&json, keep)?)?,
-                        None => store.put_with_key(&self.seal_js(&json, &[])?, &keys.get(i))?,
+                        Some(_) => store.put(&new)?,
+                        None => store.put_with_key(&new, &keys.get(i))?,
                     };
                     rewritten += 1;
                 }

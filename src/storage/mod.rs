@@ -856,14 +856,32 @@ impl Store {
         let Some(key) = self.write_key()? else {
             return plain_js(value);
         };
-        let json = serde_json::to_value(value)?;
-        let text = serde_json::to_vec(&json)?;
-        let sealed = key.seal(self.nonce()?, &text, b"");
-        let object = js_sys::Object::new();
-        for field in keep {
-            if let Some(kept) = json.get(*field) {
-                js_sys::Reflect::set(&object, &JsValue::from_str(field), &plain_js(kept)?)?;
+        // The text as serialized (field order kept), so that turning the
+        // lock off gives back exactly what was stored before.
+        let text = serde_json::to_vec(value)?;
+        let mut kept = Vec::new();
+        if !keep.is_empty() {
+            let json = serde_json::to_value(value)?;
+            for field in keep {
+                if let Some(value) = json.get(*field) {
+                    kept.push((*field, plain_js(value)?));
+                }
             }
+        }
+        self.sealed_object(&key, &text, kept)
+    }
+
+    /// `{<kept fields>, "sealed": <text sealed under key>}`.
+    fn sealed_object(
+        &self,
+        key: &DataKey,
+        text: &[u8],
+        kept: Vec<(&str, JsValue)>,
+    ) -> Result<JsValue, StorageError> {
+        let sealed = key.seal(self.nonce()?, text, b"");
+        let object = js_sys::Object::new();
+        for (field, value) in kept {
+            js_sys::Reflect::set(&object, &JsValue::from_str(field), &value)?;
         }
         js_sys::Reflect::set(
             &object,
