@@ -302,7 +302,14 @@ impl AppState {
         let state = *self;
         let last_input = Rc::new(Cell::new(js_sys::Date::now()));
         if let Some(window) = web_sys::window() {
-            for event in ["pointerdown", "keydown", "touchstart", "input", "scroll", "wheel"] {
+            for event in [
+                "pointerdown",
+                "keydown",
+                "touchstart",
+                "input",
+                "scroll",
+                "wheel",
+            ] {
                 let last = Rc::clone(&last_input);
                 let on_input = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
                     last.set(js_sys::Date::now());

@@ -55,7 +55,10 @@ async fn fill(store: &Store) -> Dataset {
     store.save(None, &person(), 3_000.0).await.unwrap();
     let mut renamed = person();
     renamed.name = "王芳芳".to_string();
-    store.save(Some(&person()), &renamed, 4_000.0).await.unwrap();
+    store
+        .save(Some(&person()), &renamed, 4_000.0)
+        .await
+        .unwrap();
 
     let other = Person::new(id(4), id(2), "李秀英", Sex::Female);
     let changes: Vec<Change> = changes_for_new_record(
@@ -142,7 +145,10 @@ async fn sealed_values_round_trip_and_no_name_is_left_readable() {
         sealed["persons"].lines().next(),
         before["persons"].lines().next()
     );
-    assert_eq!(sealed["outbox"].lines().next(), before["outbox"].lines().next());
+    assert_eq!(
+        sealed["outbox"].lines().next(),
+        before["outbox"].lines().next()
+    );
 
     // Sealed values read back as they were written.
     assert_eq!(store.load().await.unwrap(), data);
@@ -155,7 +161,12 @@ async fn sealed_values_round_trip_and_no_name_is_left_readable() {
         .save(Some(&data.persons[0]), &edited, 9_000.0)
         .await
         .unwrap();
-    assert!(!raw_dump(name).await.values().any(|t| t.contains("13900000000")));
+    assert!(
+        !raw_dump(name)
+            .await
+            .values()
+            .any(|t| t.contains("13900000000"))
+    );
     assert_eq!(store.load().await.unwrap().persons[0], edited);
 }
 
@@ -170,7 +181,10 @@ async fn locked_nothing_opens_and_a_wrong_pin_or_key_is_refused_then_rate_limite
         server: "http://127.0.0.1/".into(),
         username: "wang".into(),
     };
-    store.enable_lock(PIN, Some(recovery), &|_| {}).await.unwrap();
+    store
+        .enable_lock(PIN, Some(recovery), &|_| {})
+        .await
+        .unwrap();
 
     // A new start finds the lock on: nothing is read before the PIN.
     store.close();

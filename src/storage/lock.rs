@@ -169,8 +169,8 @@ impl Store {
         attempts.not_before_ms = now_ms + wait_ms;
         save_attempts(&self.name, attempts);
         let pin_key = seal::derive_pin_key(pin, &info.salt, info.iterations).await?;
-        let key = DataKey::unwrap(&pin_key, &info.by_pin)
-            .map_err(|_| LockError::WrongPin { wait_ms })?;
+        let key =
+            DataKey::unwrap(&pin_key, &info.by_pin).map_err(|_| LockError::WrongPin { wait_ms })?;
         save_attempts(&self.name, Attempts::default());
         self.lock.borrow_mut().key = Some(Rc::new(key));
         Ok(())
@@ -247,12 +247,7 @@ impl Store {
     pub async fn change_pin(&self, new_pin: &str) -> Result<(), LockError> {
         seal::check_pin(new_pin).map_err(LockError::PinRule)?;
         let mut info = self.lock_info().ok_or(LockError::WrongMode)?;
-        let key = self
-            .lock
-            .borrow()
-            .key
-            .clone()
-            .ok_or(StorageError::Locked)?;
+        let key = self.lock.borrow().key.clone().ok_or(StorageError::Locked)?;
         let salt = seal::random_bytes::<{ seal::SALT_LEN }>()?;
         let pin_key = seal::derive_pin_key(new_pin, &salt, KDF_ITERATIONS).await?;
         info.salt = salt.to_vec();
@@ -396,23 +391,13 @@ impl Store {
     /// `text` sealed under the data key (the session token kept in
     /// `localStorage` while the lock is on).
     pub fn seal_text(&self, text: &str) -> Result<Vec<u8>, StorageError> {
-        let key = self
-            .lock
-            .borrow()
-            .key
-            .clone()
-            .ok_or(StorageError::Locked)?;
+        let key = self.lock.borrow().key.clone().ok_or(StorageError::Locked)?;
         Ok(key.seal(self.nonce()?, text.as_bytes(), b"text"))
     }
 
     /// What [`seal_text`](Store::seal_text) sealed.
     pub fn open_text(&self, sealed: &[u8]) -> Result<String, StorageError> {
-        let key = self
-            .lock
-            .borrow()
-            .key
-            .clone()
-            .ok_or(StorageError::Locked)?;
+        let key = self.lock.borrow().key.clone().ok_or(StorageError::Locked)?;
         let bytes = key
             .open(sealed, b"text")
             .map_err(|_| StorageError::other("sealed text does not open"))?;

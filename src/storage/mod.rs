@@ -66,16 +66,16 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbDatabase;
 
 pub use error::StorageError;
-pub use schema::{DB_NAME, DB_VERSION};
 pub use lock::{LockError, Recovery};
+pub use schema::{DB_NAME, DB_VERSION};
 pub use seal::{LockInfo, LockMode};
 pub use sync_store::{Applied, PullState};
 
 use idb::{Mode, Tx};
-use seal::DataKey;
 use schema::{
     CONFLICTS, DEVICE_KEY, LOCAL_ONLY_KEY, META, OUTBOX, RECORD_STORES, STATES, SYNC_KEY, store_of,
 };
+use seal::DataKey;
 
 /// How many records [`Store::save_all`] writes per transaction: large
 /// enough that the demo village (about 31,000 records) loads in a handful
@@ -741,13 +741,19 @@ impl Store {
     /// it: a state that holds only the record's creation (most records) is
     /// kept as `{"created": {ts, device, first_seq}}` and rebuilt from the
     /// record — a few dozen bytes instead of every change in full.
-    fn write_state(&self, tx: &Tx, state: &RecordState, record: &Value) -> Result<(), StorageError> {
+    fn write_state(
+        &self,
+        tx: &Tx,
+        state: &RecordState,
+        record: &Value,
+    ) -> Result<(), StorageError> {
         let key = JsValue::from_str(&schema::record_key(&state.record()));
         let value = match state.as_created(record) {
             Some(created) => serde_json::json!({ "created": created }),
             None => serde_json::to_value(state)?,
         };
-        tx.store(STATES)?.put_with_key(&self.value_js(&value)?, &key)?;
+        tx.store(STATES)?
+            .put_with_key(&self.value_js(&value)?, &key)?;
         let conflicts: Vec<Conflict> = state.conflicts().collect();
         let kept = tx.store(CONFLICTS)?;
         if conflicts.is_empty() {

@@ -254,9 +254,9 @@ pub async fn derive_pin_key(
     let subtle = crypto.subtle();
     let raw = js_sys::Uint8Array::from(secret.as_bytes());
     let usages = js_sys::Array::of1(&JsValue::from_str("deriveBits"));
-    let base = wasm_bindgen_futures::JsFuture::from(subtle.import_key_with_str(
-        "raw", &raw, "PBKDF2", false, &usages,
-    )?)
+    let base = wasm_bindgen_futures::JsFuture::from(
+        subtle.import_key_with_str("raw", &raw, "PBKDF2", false, &usages)?,
+    )
     .await?;
     let base: web_sys::CryptoKey = base.dyn_into()?;
     let params = js_sys::Object::new();
@@ -290,7 +290,10 @@ mod tests {
         let sealed = key.seal([1; 12], plain, b"");
         assert!(!sealed.windows(3).any(|w| w == "王".as_bytes()));
         assert_eq!(key.open(&sealed, b"").unwrap(), plain);
-        assert_eq!(DataKey::from_bytes([8; 32]).open(&sealed, b""), Err(OpenFailed));
+        assert_eq!(
+            DataKey::from_bytes([8; 32]).open(&sealed, b""),
+            Err(OpenFailed)
+        );
         let mut changed = sealed.clone();
         changed[20] ^= 1;
         assert_eq!(key.open(&changed, b""), Err(OpenFailed));
@@ -328,10 +331,7 @@ mod tests {
     fn pbkdf2_matches_the_rfc_7914_vector() {
         // RFC 7914 §11: PBKDF2-HMAC-SHA256("passwd", "salt", 1, 64), first 32 bytes.
         let out = pbkdf2_in_wasm("passwd", b"salt", 1);
-        assert_eq!(
-            out[..8],
-            [0x55, 0xac, 0x04, 0x6e, 0x56, 0xe3, 0x08, 0x9f]
-        );
+        assert_eq!(out[..8], [0x55, 0xac, 0x04, 0x6e, 0x56, 0xe3, 0x08, 0x9f]);
     }
 
     #[test]

@@ -13,9 +13,7 @@ use super::idb::{self, Mode, Tx};
 use super::schema::{
     CONFLICTS, META, OUTBOX, PULL_KEY, RECORD_STORES, STATES, SYNC_KEY, record_key, store_of,
 };
-use super::{
-    FailPoint, StorageError, Store, finish, plain_from_js, plain_js, read_sync_meta,
-};
+use super::{FailPoint, StorageError, Store, finish, plain_from_js, plain_js, read_sync_meta};
 
 /// Where pulling stands with one server: the cursor of the last page taken
 /// in whole.
@@ -125,7 +123,8 @@ impl Store {
                     Ok(object) => {
                         let json = Value::Object(object);
                         self.write_state(&tx, state, &json)?;
-                        tx.store(store_of(record.kind))?.put(&self.record_js(&json)?)?;
+                        tx.store(store_of(record.kind))?
+                            .put(&self.record_js(&json)?)?;
                         applied.records.push((record.kind, json));
                     }
                     Err(_) => {

@@ -12,8 +12,9 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fieldbook_core::api::{
-    ConflictList, DeviceKeyRequest, DeviceKeyResponse, IndicatorCount, LoginRequest, LoginResponse, SettleRequest, Summary, UserView,
-    VillageIndicators, VillageSummary, VillageView, WhoAmI, parse_period,
+    ConflictList, DeviceKeyRequest, DeviceKeyResponse, IndicatorCount, LoginRequest, LoginResponse,
+    SettleRequest, Summary, UserView, VillageIndicators, VillageSummary, VillageView, WhoAmI,
+    parse_period,
 };
 use fieldbook_core::indicators::indicators;
 use fieldbook_core::period::Period;
@@ -240,7 +241,11 @@ async fn device_key(
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;
     if !good {
-        tracing::info!(username = session.user.username, address, "wrong password for a device key");
+        tracing::info!(
+            username = session.user.username,
+            address,
+            "wrong password for a device key"
+        );
         return Err(ApiError::Unauthorized("wrong password"));
     }
     limiter.clear(&user_key);
