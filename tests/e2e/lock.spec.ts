@@ -204,7 +204,7 @@ test("the phone locks itself after the idle time, and the lock can be turned off
   await page.getByTestId("lock-turn-off").tap();
   await expect(page.getByTestId("lock-status")).toHaveText("未开启", { timeout: 60_000 });
   expect((await rawDatabase(page)).villages).toContain("杨庄村");
-  await page.reload();
+  await page.goto(server.url);
   await expect(page.getByTestId("nothing-due")).toBeVisible();
   await expect(page.getByTestId("lock-screen")).toHaveCount(0);
 });
