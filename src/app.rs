@@ -16,7 +16,7 @@ use crate::pwa::{
     provide_pwa, register_service_worker, request_persistent_storage_on_first_action,
 };
 use crate::settings;
-use crate::state::provide_app_state;
+use crate::state::{LoadStatus, provide_app_state};
 
 /// The whole app.
 ///
@@ -33,6 +33,7 @@ pub fn App(
     let state = provide_app_state();
     if register_service_worker {
         state.start_background_sync();
+        state.start_idle_lock();
         self::register_service_worker(pwa);
         request_persistent_storage_on_first_action(pwa);
     }
@@ -45,7 +46,10 @@ pub fn App(
                     <crate::components::SyncBadge/>
                 </header>
                 <UpdateBanner/>
-                <main class="page">
+                <Show when=move || state.status.get() == LoadStatus::Locked>
+                    <main class="page"><crate::components::LockScreen/></main>
+                </Show>
+                <main class="page" hidden=move || state.status.get() == LoadStatus::Locked>
                     <Routes fallback=NotFoundPage>
                         <Route path=path!("/") view=TodayPage/>
                         <Route path=path!("/households") view=HouseholdsPage/>
@@ -65,7 +69,9 @@ pub fn App(
                         <Route path=path!("/township") view=TownshipPage/>
                     </Routes>
                 </main>
-                <BottomNav/>
+                <Show when=move || state.status.get() != LoadStatus::Locked>
+                    <BottomNav/>
+                </Show>
             </div>
         </Router>
     }

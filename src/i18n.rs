@@ -98,6 +98,49 @@ messages! {
         "The database on this phone cannot be used: another tab may be updating the app, or the browser blocks storage (e.g. in private mode). Close the app's other tabs and reload. The last action did not complete; data already saved is not affected.";
     StorageFailed => "本机数据库出错，刚才的操作未完成，已保存的数据不受影响。请再试一次；如果一再出现，请导出备份并联系乡镇管理员。",
         "The phone's database reported an error. The last action did not complete; data already saved is not affected. Try again; if it keeps happening, export a backup and tell the township office.";
+    StorageLocked => "本机已锁定，请先输入本机密码解锁。",
+        "This phone is locked. Enter its PIN to unlock it first.";
+    LockTitle => "本机已锁定", "This phone is locked";
+    LockIntro => "请输入本机密码解锁。解锁不需要联网。",
+        "Enter this phone's PIN to unlock it. No network is needed.";
+    LockPinLabel => "本机密码", "PIN or password";
+    LockUnlock => "解锁", "Unlock";
+    LockUnlocking => "正在解锁…", "Unlocking…";
+    LockWrongPin => "密码不对，请再试一次。", "Wrong PIN. Try again.";
+    LockWaitBefore => "密码错误次数太多，请等待", "Too many wrong PINs. Wait";
+    LockWaitAfter => "秒后再试。", "seconds, then try again.";
+    LockForgot => "忘记本机密码", "Forgot the PIN";
+    LockForgotIntro => "联网后用账户密码登录，即可设置新的本机密码，本机数据不会丢失。",
+        "Go online and sign in with your account password to set a new PIN; nothing on this phone is lost.";
+    LockNoRecovery => "设置本机密码时没有登录，无法找回。只能清除本机数据，再登录同步，取回服务器上已有的数据。",
+        "The PIN was set without signing in, so it cannot be recovered. Only erasing this phone's data and syncing again brings back what the server has.";
+    LockRecoverSubmit => "登录并找回", "Sign in and recover";
+    LockRecoverFailed => "找回失败：", "Recovery failed: ";
+    LockRecoveryMissing => "服务器上没有这部手机的找回密钥，或它已不能打开本机数据。",
+        "The server holds no recovery key for this phone, or it no longer opens this phone's data.";
+    LockSetNewPin => "请设置新的本机密码", "Set a new PIN for this phone";
+    LockSettingsLabel => "本机加密", "Lock this phone";
+    LockSettingsIntro => "开启后，本机所有记录都加密保存；打开应用时和闲置一段时间后，须输入本机密码。忘记密码时，联网登录账户即可找回。备份文件仍是明文，请妥善保管。",
+        "When on, every record on this phone is stored encrypted; the app asks for the PIN when it opens and after it sits idle. A forgotten PIN is recovered by signing in online. Backup files stay unencrypted: keep them safe.";
+    LockIsOn => "已开启", "On";
+    LockIsOff => "未开启", "Off";
+    LockTurnOn => "开启本机加密", "Turn the lock on";
+    LockTurnOff => "关闭本机加密", "Turn the lock off";
+    LockChangePin => "修改本机密码", "Change the PIN";
+    LockNewPin => "新密码（至少 6 位数字，或至少 8 个字符）", "New PIN (at least 6 digits, or at least 8 characters)";
+    LockRepeatPin => "再输一次新密码", "The new PIN again";
+    LockCurrentPin => "当前本机密码", "Current PIN";
+    LockAccountPassword => "账户密码（用于在服务器保存找回密钥）", "Account password (to keep the recovery key on the server)";
+    LockPinTooShort => "密码太短：至少 6 位数字，或至少 8 个字符。", "Too short: at least 6 digits, or at least 8 characters.";
+    LockPinMismatch => "两次输入的新密码不一致。", "The two new PINs differ.";
+    LockNotSignedIn => "尚未登录：不登录设置的本机密码一旦忘记，本机数据无法打开，只能从服务器同步取回已同步的部分。",
+        "Not signed in: if a PIN set without signing in is forgotten, this phone's data cannot be opened; only what was synced comes back from the server.";
+    LockSealing => "正在加密本机数据…", "Encrypting this phone's data…";
+    LockUnsealing => "正在解密本机数据…", "Decrypting this phone's data…";
+    LockChanged => "已完成。", "Done.";
+    LockIdleLabel => "闲置多久后自动锁定", "Lock after being idle for";
+    LockMinutes => "分钟", "minutes";
+    LockNow => "立即锁定", "Lock now";
     VersionLabel => "版本", "Version";
     UpdateReady => "有新版本", "New version";
     UpdateReload => "重新加载", "Reload";

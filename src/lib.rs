@@ -7,6 +7,7 @@ pub mod app;
 pub mod components;
 pub mod forms;
 pub mod i18n;
+pub mod lock;
 pub mod pages;
 pub mod pwa;
 pub mod settings;

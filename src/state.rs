@@ -19,6 +19,9 @@ pub enum LoadStatus {
     Ready,
     /// The store could not be opened; the message is for the worker.
     Failed(StorageError),
+    /// The on-device lock is on and the phone locked: the lock screen
+    /// asks for the PIN; no record is in memory.
+    Locked,
 }
 
 /// The records and the store, shared through context.
@@ -43,6 +46,11 @@ pub struct AppState {
     pub saving: RwSignal<u32>,
     /// The Today list kept from the last run, while the records load.
     pub kept_today: RwSignal<Option<crate::pages::KeptToday>>,
+    /// Bumped whenever the lock's state changes (on, off, locked, unlocked,
+    /// new PIN): what shows the lock's state reads it.
+    pub lock_version: RwSignal<u32>,
+    /// A lock operation (turning it on or off) is running: no idle lock.
+    pub lock_busy: RwSignal<bool>,
     store: StoredValue<Option<Store>, LocalStorage>,
 }
 
@@ -221,7 +229,7 @@ impl AppState {
 
 impl AppState {
     /// The open store.
-    fn store(&self) -> Result<Store, StorageError> {
+    pub(crate) fn store(&self) -> Result<Store, StorageError> {
         self.store
             .with_value(Clone::clone)
             .ok_or_else(|| StorageError::Unavailable("the store is not open".into()))
@@ -235,6 +243,7 @@ impl AppState {
                 LoadStatus::Loading => sleep_ms(100).await,
                 LoadStatus::Ready => return self.store(),
                 LoadStatus::Failed(error) => return Err(error),
+                LoadStatus::Locked => return Err(StorageError::Locked),
             }
         }
     }
@@ -306,6 +315,10 @@ impl AppState {
     ) -> Result<(), SyncError> {
         let session = crate::sync::login(server, username, password).await?;
         self.session.set(Some(session));
+        // With the lock on, the session is kept sealed, not in plaintext.
+        if let Ok(store) = self.store() {
+            self.seal_session(&store);
+        }
         self.sync.update(|s| {
             s.error = None;
             s.failures = 0;
@@ -327,6 +340,7 @@ impl AppState {
             crate::sync::logout(&session).await;
         }
         Session::forget();
+        AppState::forget_sealed_session();
         self.session.set(None);
         if erase {
             let store = self.store()?;
@@ -412,6 +426,7 @@ impl AppState {
                 web_sys::console::warn_1(&format!("sync failed: {error:?}").into());
                 if error == SyncError::SessionExpired {
                     Session::forget();
+                    AppState::forget_sealed_session();
                     self.session.set(None);
                 }
                 // Whatever was pulled before the failure is stored: show it.
@@ -537,6 +552,8 @@ pub fn provide_app_state() -> AppState {
             crate::storage::kept_today_list::<crate::pages::KeptToday>(crate::storage::DB_NAME)
                 .filter(|kept| kept.usable_on(today())),
         ),
+        lock_version: RwSignal::new(0),
+        lock_busy: RwSignal::new(false),
         store: StoredValue::new_local(None),
     };
     provide_context(state);
@@ -544,14 +561,24 @@ pub fn provide_app_state() -> AppState {
         let opened = async {
             let store = Store::open().await?;
             crate::mark("fieldbook:store-open");
+            if store.is_locked() {
+                // Nothing is read before the PIN: the lock screen shows.
+                return Ok(Err(store));
+            }
             let data = store.load().await?;
             crate::mark("fieldbook:records-read");
             let unsynced = store.outbox_len().await?;
             let conflicts = store.conflicts().await?.len();
-            Ok::<_, StorageError>((store, data, unsynced, conflicts))
+            Ok::<_, StorageError>(Ok((store, data, unsynced, conflicts)))
         };
         match opened.await {
-            Ok((store, data, unsynced, conflicts)) => {
+            Ok(Err(store)) => {
+                state.kept_today.set(None);
+                state.store.set_value(Some(store));
+                state.lock_version.update(|n| *n += 1);
+                state.status.set(LoadStatus::Locked);
+            }
+            Ok(Ok((store, data, unsynced, conflicts))) => {
                 state.kept_today.set(None);
                 state.store.set_value(Some(store));
                 state.data.set(data);

@@ -307,6 +307,25 @@ pub async fn login(server: &str, username: &str, password: &str) -> Result<Sessi
     Ok(session)
 }
 
+/// The on-device lock's recovery secret for this phone (`device`), from the
+/// session's server; the account `password` is asked again there.
+pub async fn device_key(
+    session: &Session,
+    device: fieldbook_core::Id,
+    password: &str,
+) -> Result<fieldbook_core::api::DeviceKeyResponse, SyncError> {
+    post(
+        &session.url("/api/v1/device-key"),
+        Some(&session.token),
+        &fieldbook_core::api::DeviceKeyRequest {
+            device,
+            password: password.to_string(),
+        },
+    )
+    .await
+    .map_err(|(_, e)| e)
+}
+
 /// Ends the session on the server (when reachable) and forgets it here.
 pub async fn logout(session: &Session) {
     let _: Result<Value, _> = post(&session.url("/api/v1/logout"), Some(&session.token), &()).await;

@@ -92,6 +92,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <p data-testid="storage-usage">{usage_text}</p>
             </div>
             <crate::components::SyncPanel/>
+            <crate::components::LockPanel/>
             <div class="field">
                 <h3>{move || i18n.t(Key::BackupLabel)}</h3>
                 <p class="intro">{move || i18n.t(Key::BackupIntro)}</p>

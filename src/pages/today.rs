@@ -31,6 +31,8 @@ pub fn TodayPage() -> impl IntoView {
     let has_village =
         Memo::new(move |_| state.data.with(|d| d.villages.iter().any(|v| !v.deleted)));
     let content = move || match state.status.get() {
+        // The lock screen stands in front of every page while locked.
+        LoadStatus::Locked => ().into_any(),
         LoadStatus::Loading => match state.kept_today.get() {
             Some(kept) => view! { <KeptTaskList kept/> }.into_any(),
             None => {

@@ -21,6 +21,9 @@ pub enum StorageError {
     Unavailable(String),
     /// Something else went wrong; the detail is for the log.
     Other(String),
+    /// The lock is on and the phone is locked: nothing is read or written
+    /// until the PIN is entered.
+    Locked,
 }
 
 impl StorageError {
@@ -64,6 +67,7 @@ impl StorageError {
             StorageError::QuotaExceeded => Key::StorageQuotaExceeded,
             StorageError::Unavailable(_) => Key::StorageUnavailable,
             StorageError::Other(_) => Key::StorageFailed,
+            StorageError::Locked => Key::StorageLocked,
         };
         i18n::text(lang, key)
     }
@@ -87,7 +91,7 @@ impl fmt::Display for StorageError {
     /// The English message and, for the log, the detail.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StorageError::QuotaExceeded => f.write_str(self.en()),
+            StorageError::QuotaExceeded | StorageError::Locked => f.write_str(self.en()),
             StorageError::Unavailable(detail) | StorageError::Other(detail) => {
                 write!(f, "{} ({detail})", self.en())
             }
@@ -125,6 +129,7 @@ mod tests {
             StorageError::QuotaExceeded,
             StorageError::Unavailable("x".into()),
             StorageError::Other("x".into()),
+            StorageError::Locked,
         ] {
             assert!(!error.zh().is_empty() && !error.en().is_empty());
             assert_eq!(error.zh(), error.text(Lang::default()));

@@ -44,10 +44,12 @@
 
 mod error;
 mod idb;
+mod lock;
 mod schema;
+pub mod seal;
 mod sync_store;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -64,13 +66,16 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbDatabase;
 
 pub use error::StorageError;
+pub use lock::{LockError, Recovery};
 pub use schema::{DB_NAME, DB_VERSION};
+pub use seal::{LockInfo, LockMode};
 pub use sync_store::{Applied, PullState, SnapshotPage, SnapshotProgress, SyncStart};
 
 use idb::{Mode, Tx};
 use schema::{
     CONFLICTS, DEVICE_KEY, LOCAL_ONLY_KEY, META, OUTBOX, RECORD_STORES, STATES, SYNC_KEY, store_of,
 };
+use seal::DataKey;
 
 /// How many records [`Store::save_all`] writes per transaction: large
 /// enough that the demo village (about 31,000 records) loads in a handful
@@ -155,6 +160,10 @@ pub struct Store {
     fail: Rc<Cell<FailPoint>>,
     /// Where its Today list is kept in `localStorage`.
     today_key: String,
+    /// The database's name (for its lock's `localStorage` entries).
+    name: String,
+    /// The on-device lock: its mode and, while unlocked, the data key.
+    lock: Rc<RefCell<LockState>>,
 }
 
 /// The `localStorage` key of database `name`'s kept Today list.
@@ -167,6 +176,12 @@ fn today_key(name: &str) -> String {
 /// no longer reads as a `T` (an older app's shape). Synchronous: a cold
 /// start shows it while the database opens.
 pub fn kept_today_list<T: DeserializeOwned>(name: &str) -> Option<T> {
+    // With the lock on, no list is kept (it names people); one kept from
+    // before is dropped.
+    if lock::lock_flag(name) {
+        <LocalStorage as Storage>::delete(today_key(name));
+        return None;
+    }
     <LocalStorage as Storage>::get(today_key(name)).ok()
 }
 
@@ -199,11 +214,24 @@ impl Store {
                 return Err(e);
             }
         };
+        let info = match lock::read_lock_info(&db).await {
+            Ok(info) => info,
+            Err(e) => {
+                db.close();
+                return Err(e);
+            }
+        };
+        lock::set_lock_flag(name, info.is_some());
         Ok(Store {
             db,
             device,
             fail: Rc::default(),
             today_key: today_key(name),
+            name: name.to_string(),
+            lock: Rc::new(RefCell::new(LockState {
+                info,
+                ..LockState::default()
+            })),
         })
     }
 
@@ -216,6 +244,7 @@ impl Store {
             ));
         }
         <LocalStorage as Storage>::delete(today_key(name));
+        lock::forget_local(name);
         idb::delete(name).await.map_err(StorageError::from)
     }
 
@@ -237,7 +266,12 @@ impl Store {
     }
 
     /// Every record, each list in id order (the stores' key order).
+    /// Refused with [`StorageError::Locked`] while the lock is on and the
+    /// phone locked.
     pub async fn load(&self) -> Result<Dataset, StorageError> {
+        if self.is_locked() {
+            return Err(StorageError::Locked);
+        }
         let tx = Tx::begin(&self.db, &RECORD_STORES, Mode::Read)?;
         let body = async {
             // All six reads are under way before the first is awaited.
@@ -253,12 +287,12 @@ impl Store {
                 unreachable!("one read per record store");
             };
             Ok(Dataset {
-                villages: decode_all(villages)?,
-                households: decode_all(households)?,
-                persons: decode_all(persons)?,
-                visits: decode_all(visits)?,
-                plans: decode_all(plans)?,
-                ticks: decode_all(ticks)?,
+                villages: self.decode_all(villages)?,
+                households: self.decode_all(households)?,
+                persons: self.decode_all(persons)?,
+                visits: self.decode_all(visits)?,
+                plans: self.decode_all(plans)?,
+                ticks: self.decode_all(ticks)?,
                 ..Dataset::new()
             })
         }
@@ -302,7 +336,7 @@ impl Store {
             // Read in this transaction, so that two tabs saving at once
             // cannot take the same change number.
             let mut meta = read_sync_meta(&tx).await?;
-            let mut state = match read_state(&tx, &record).await? {
+            let mut state = match self.read_state(&tx, &record).await? {
                 Some(state) => state,
                 None => match &before {
                     Some(before) => RecordState::from_snapshot(R::KIND, before)?,
@@ -324,15 +358,15 @@ impl Store {
             }
             // Puts are issued, not awaited: a put that fails aborts the
             // transaction, and `finish` reports why.
-            tx.store(store)?.put(&to_js(&after)?)?;
+            tx.store(store)?.put(&self.record_js(&after)?)?;
             if self.trips(FailPoint::AfterRecordPut) {
                 return Err(StorageError::other("simulated failure after the record"));
             }
             let outbox = tx.store(OUTBOX)?;
             for change in &changes {
-                outbox.put(&to_js(change)?)?;
+                outbox.put(&self.change_js(change)?)?;
             }
-            write_state(&tx, &state, &after, self.device)?;
+            self.write_state(&tx, &state, &after)?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
             Ok(changes)
         }
@@ -391,7 +425,7 @@ impl Store {
             let tx = Tx::begin(&self.db, &scope, Mode::WriteBulk)?;
             let body = async {
                 for (kind, json) in chunk {
-                    tx.store(store_of(*kind))?.put(&to_js(json)?)?;
+                    tx.store(store_of(*kind))?.put(&self.record_js(json)?)?;
                 }
                 // In every transaction, so that whatever committed is marked.
                 self.put_meta(&tx, LOCAL_ONLY_KEY, &marker)
@@ -439,7 +473,7 @@ impl Store {
             let now = now_ms.max(0.0) as u64;
             let states = tx.store(STATES)?;
             for (kind, json) in &rows {
-                tx.store(store_of(*kind))?.put(&to_js(json)?)?;
+                tx.store(store_of(*kind))?.put(&self.record_js(json)?)?;
                 // The merge state of a record the import changed is built
                 // again from its new values when it is next touched.
                 if let Some(id) = json
@@ -456,12 +490,12 @@ impl Store {
             }
             let outbox = tx.store(OUTBOX)?;
             for change in changes {
-                outbox.put(&to_js(change)?)?;
+                outbox.put(&self.change_js(change)?)?;
                 meta.clock.observe(change.ts, now);
             }
             let kept = tx.store(CONFLICTS)?;
             for (key, list) in &grouped {
-                kept.put_with_key(&to_js(list)?, &JsValue::from_str(key))?;
+                kept.put_with_key(&self.value_js(list)?, &JsValue::from_str(key))?;
             }
             self.put_meta(&tx, SYNC_KEY, &meta)
         }
@@ -475,7 +509,7 @@ impl Store {
         let tx = Tx::begin(&self.db, &[CONFLICTS], Mode::Read)?;
         let body = async {
             let lists: Vec<Vec<Conflict>> =
-                decode_all(&idb::request(tx.store(CONFLICTS)?.get_all()?).await?)?;
+                self.decode_all(&idb::request(tx.store(CONFLICTS)?.get_all()?).await?)?;
             Ok(lists.into_iter().flatten().collect())
         }
         .await;
@@ -513,7 +547,8 @@ impl Store {
     /// order.
     pub async fn outbox(&self) -> Result<Vec<Change>, StorageError> {
         let tx = Tx::begin(&self.db, &[OUTBOX], Mode::Read)?;
-        let body = async { decode_all(&idb::request(tx.store(OUTBOX)?.get_all()?).await?) }.await;
+        let body =
+            async { self.decode_all(&idb::request(tx.store(OUTBOX)?.get_all()?).await?) }.await;
         finish(tx, body).await
     }
 
@@ -547,7 +582,14 @@ impl Store {
     /// the last write — or, at worst, from records a moment older when a
     /// write lands between computing and keeping; the live list replaces it
     /// once the records are read either way.
+    ///
+    /// With the lock on nothing is kept: the list names people, and
+    /// `localStorage` is plaintext.
     pub fn keep_today_list<T: Serialize>(&self, list: &T) {
+        if self.lock.borrow().info.is_some() {
+            <LocalStorage as Storage>::delete(&self.today_key);
+            return;
+        }
         let _ = <LocalStorage as Storage>::set(&self.today_key, list);
     }
 
@@ -568,7 +610,7 @@ impl Store {
         }
         <LocalStorage as Storage>::delete(&self.today_key);
         tx.store(META)?
-            .put_with_key(&to_js(value)?, &JsValue::from_str(key))?;
+            .put_with_key(&plain_js(value)?, &JsValue::from_str(key))?;
         Ok(())
     }
 }
@@ -653,59 +695,68 @@ fn new_v4() -> Result<Id, StorageError> {
     Ok(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
-/// A record's merge state, if stored. A compact one (see
-/// [`write_state`]) is rebuilt from the stored record.
-async fn read_state(tx: &Tx, record: &RecordRef) -> Result<Option<RecordState>, StorageError> {
-    let key = JsValue::from_str(&schema::record_key(record));
-    let stored = idb::request(tx.store(STATES)?.get(&key)?).await?;
-    if stored.is_undefined() {
-        return Ok(None);
+impl Store {
+    /// A record's merge state, if stored. A compact one (see
+    /// [`write_state`](Store::write_state)) is rebuilt from the stored
+    /// record.
+    async fn read_state(
+        &self,
+        tx: &Tx,
+        record: &RecordRef,
+    ) -> Result<Option<RecordState>, StorageError> {
+        let key = JsValue::from_str(&schema::record_key(record));
+        let stored = idb::request(tx.store(STATES)?.get(&key)?).await?;
+        if stored.is_undefined() {
+            return Ok(None);
+        }
+        let id = JsValue::from_str(&record.id.to_string());
+        let json = idb::request(tx.store(store_of(record.kind))?.get(&id)?).await?;
+        self.decode_state(record.kind, &stored, &json)
     }
-    let id = JsValue::from_str(&record.id.to_string());
-    let json = idb::request(tx.store(store_of(record.kind))?.get(&id)?).await?;
-    decode_state(record.kind, &stored, &json)
-}
 
-/// A stored merge state (the core's [`StoredState`]): the full one, or
-/// `{"created": …}` rebuilt from the stored record `json` (`None` if that
-/// record is missing).
-fn decode_state(
-    kind: RecordKind,
-    stored: &JsValue,
-    json: &JsValue,
-) -> Result<Option<RecordState>, StorageError> {
-    let stored: StoredState = from_js(stored)?;
-    let record: Option<Value> = match stored {
-        StoredState::Created { .. } if !json.is_undefined() => Some(from_js(json)?),
-        _ => None,
-    };
-    Ok(stored.into_state(kind, record.as_ref())?)
-}
-
-/// Puts a record's merge state and its open conflicts (deleting the entry
-/// when it has none). `record` is the record being stored with it: a state
-/// that holds only the record's creation (most records) is kept as
-/// `{"created": {ts, device, first_seq}}` and rebuilt from the record — a
-/// few dozen bytes instead of every change in full — and any other is kept
-/// compacted ([`RecordState::to_stored`]; `own` is this phone, whose changes
-/// may still come back from the server with a lower stamp).
-fn write_state(
-    tx: &Tx,
-    state: &RecordState,
-    record: &Value,
-    own: DeviceId,
-) -> Result<(), StorageError> {
-    let key = JsValue::from_str(&schema::record_key(&state.record()));
-    let value = state.to_stored(record, Some(own));
-    tx.store(STATES)?.put_with_key(&to_js(&value)?, &key)?;
-    let conflicts: Vec<Conflict> = state.conflicts().collect();
-    let kept = tx.store(CONFLICTS)?;
-    if conflicts.is_empty() {
-        kept.delete(&key)?;
-    } else {
-        kept.put_with_key(&to_js(&conflicts)?, &key)?;
+    /// A stored merge state (the core's [`StoredState`]): the full one, or
+    /// `{"created": …}` rebuilt from the stored record `json` (`None` if
+    /// that record is missing). Either may be sealed.
+    fn decode_state(
+        &self,
+        kind: RecordKind,
+        stored: &JsValue,
+        json: &JsValue,
+    ) -> Result<Option<RecordState>, StorageError> {
+        let stored: StoredState = self.decode(stored)?;
+        let record: Option<Value> = match stored {
+            StoredState::Created { .. } if !json.is_undefined() => Some(self.decode(json)?),
+            _ => None,
+        };
+        Ok(stored.into_state(kind, record.as_ref())?)
     }
-    Ok(())
+
+    /// Puts a record's merge state and its open conflicts (deleting the
+    /// entry when it has none). `record` is the record being stored with
+    /// it: a state that holds only the record's creation (most records) is
+    /// kept as `{"created": {ts, device, first_seq}}` and rebuilt from the
+    /// record — a few dozen bytes instead of every change in full — and any
+    /// other is kept compacted ([`RecordState::to_stored`]; this phone's
+    /// own changes may still come back from the server with a lower stamp).
+    fn write_state(
+        &self,
+        tx: &Tx,
+        state: &RecordState,
+        record: &Value,
+    ) -> Result<(), StorageError> {
+        let key = JsValue::from_str(&schema::record_key(&state.record()));
+        let value = state.to_stored(record, Some(self.device));
+        tx.store(STATES)?
+            .put_with_key(&self.value_js(&value)?, &key)?;
+        let conflicts: Vec<Conflict> = state.conflicts().collect();
+        let kept = tx.store(CONFLICTS)?;
+        if conflicts.is_empty() {
+            kept.delete(&key)?;
+        } else {
+            kept.put_with_key(&self.value_js(&conflicts)?, &key)?;
+        }
+        Ok(())
+    }
 }
 
 async fn read_sync_meta(tx: &Tx) -> Result<SyncMeta, StorageError> {
@@ -713,32 +764,241 @@ async fn read_sync_meta(tx: &Tx) -> Result<SyncMeta, StorageError> {
     if stored.is_undefined() {
         return Ok(SyncMeta::default());
     }
-    from_js(&stored)
+    plain_from_js(&stored)
 }
 
-/// A value as a plain JavaScript object: its serde JSON, parsed.
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, StorageError> {
+// ---------------------------------------------------------------------------
+// The value encoding, and the sealing layer in it.
+//
+// Every value that can hold personal data goes through `record_js`,
+// `change_js` or `value_js` on the way in and `decode` / `decode_all` on the
+// way out; `meta` (device id, clock, cursor, schema, the lock's wrapped
+// keys: no personal data) goes through `plain_js` / `plain_from_js`. With the
+// lock off a value is its serde JSON as a plain object, as before. With the
+// lock on it is `{<key path fields>, "sealed": Uint8Array}`: the key path
+// stays in plaintext (IndexedDB reads it: `id` of a record; `device` and
+// `seq` of an outbox change; nothing for `states` and `conflicts`, whose
+// keys are out-of-line), the whole value's JSON is AES-256-GCM under the
+// data key. Reading accepts both forms, so a bulk change of mode can be
+// interrupted and resumed.
+// ---------------------------------------------------------------------------
+
+/// The field of a sealed value that holds its ciphertext.
+const SEALED_FIELD: &str = "sealed";
+/// Kept in plaintext in a sealed record: its key path.
+const RECORD_KEY_PATH: &[&str] = &["id"];
+/// Kept in plaintext in a sealed outbox change: its key path.
+const CHANGE_KEY_PATH: &[&str] = &["device", "seq"];
+/// Random bytes taken from `crypto.getRandomValues` at a time for nonces
+/// (its most per call).
+const NONCE_POOL_BYTES: usize = 65_536;
+
+/// The store's lock: the mode the database is in and, while unlocked, the
+/// data key. Shared by every clone of a [`Store`], so locking one locks all.
+#[derive(Debug, Default)]
+pub(crate) struct LockState {
+    /// `meta["lock"]` as last read or written; `None`: the lock is off.
+    pub(crate) info: Option<LockInfo>,
+    /// The data key while unlocked.
+    pub(crate) key: Option<Rc<DataKey>>,
+    /// Random bytes for the next nonces.
+    nonces: Vec<u8>,
+}
+
+impl Store {
+    /// A record for its store (sealed but for `id` when the lock is on).
+    fn record_js<T: Serialize + ?Sized>(&self, value: &T) -> Result<JsValue, StorageError> {
+        self.seal_js(value, RECORD_KEY_PATH)
+    }
+
+    /// An outbox change (sealed but for `device` and `seq` when the lock is
+    /// on).
+    fn change_js<T: Serialize + ?Sized>(&self, value: &T) -> Result<JsValue, StorageError> {
+        self.seal_js(value, CHANGE_KEY_PATH)
+    }
+
+    /// A value of an out-of-line-keyed store holding personal data
+    /// (`states`, `conflicts`): wholly sealed when the lock is on.
+    fn value_js<T: Serialize + ?Sized>(&self, value: &T) -> Result<JsValue, StorageError> {
+        self.seal_js(value, &[])
+    }
+
+    /// A record as the server sent it (a snapshot page's body), for its
+    /// store: as it is, or sealed but for `id` when the lock is on.
+    fn record_raw(&self, value: &JsValue) -> Result<JsValue, StorageError> {
+        self.seal_raw(value, RECORD_KEY_PATH)
+    }
+
+    /// A value as the server sent it (a snapshot page's merge state), for
+    /// an out-of-line-keyed store: as it is, or wholly sealed.
+    fn value_raw(&self, value: &JsValue) -> Result<JsValue, StorageError> {
+        self.seal_raw(value, &[])
+    }
+
+    /// `value` (already a plain object) as stored: unchanged, or its JSON
+    /// text sealed keeping the fields `keep`.
+    fn seal_raw(&self, value: &JsValue, keep: &[&str]) -> Result<JsValue, StorageError> {
+        let Some(key) = self.write_key()? else {
+            return Ok(value.clone());
+        };
+        let text = js_sys::JSON::stringify(value)?
+            .as_string()
+            .ok_or_else(|| StorageError::other("a value to store is not JSON"))?;
+        let mut kept = Vec::new();
+        for field in keep {
+            let value = js_sys::Reflect::get(value, &JsValue::from_str(field))?;
+            if !value.is_undefined() {
+                kept.push((*field, value));
+            }
+        }
+        self.sealed_object(&key, text.as_bytes(), kept)
+    }
+
+    /// The key new writes are sealed with: `None` with the lock off or
+    /// being turned off; refused while locked.
+    fn write_key(&self) -> Result<Option<Rc<DataKey>>, StorageError> {
+        let lock = self.lock.borrow();
+        match &lock.info {
+            None => Ok(None),
+            Some(info) if info.mode == LockMode::Unsealing => Ok(None),
+            Some(_) => lock.key.clone().map(Some).ok_or(StorageError::Locked),
+        }
+    }
+
+    /// The next nonce: never the same twice under one key (96 random bits).
+    fn nonce(&self) -> Result<[u8; seal::NONCE_LEN], StorageError> {
+        let mut lock = self.lock.borrow_mut();
+        if lock.nonces.len() < seal::NONCE_LEN {
+            lock.nonces = seal::random_bytes::<NONCE_POOL_BYTES>()?.to_vec();
+        }
+        let at = lock.nonces.len() - seal::NONCE_LEN;
+        let mut nonce = [0u8; seal::NONCE_LEN];
+        nonce.copy_from_slice(&lock.nonces[at..]);
+        lock.nonces.truncate(at);
+        Ok(nonce)
+    }
+
+    /// `value` as stored: plain, or sealed keeping the fields `keep`.
+    fn seal_js<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        keep: &[&str],
+    ) -> Result<JsValue, StorageError> {
+        let Some(key) = self.write_key()? else {
+            return plain_js(value);
+        };
+        // The text as serialized (field order kept), so that turning the
+        // lock off gives back exactly what was stored before.
+        let text = serde_json::to_vec(value)?;
+        let mut kept = Vec::new();
+        if !keep.is_empty() {
+            let json = serde_json::to_value(value)?;
+            for field in keep {
+                if let Some(value) = json.get(*field) {
+                    kept.push((*field, plain_js(value)?));
+                }
+            }
+        }
+        self.sealed_object(&key, &text, kept)
+    }
+
+    /// `{<kept fields>, "sealed": <text sealed under key>}`.
+    fn sealed_object(
+        &self,
+        key: &DataKey,
+        text: &[u8],
+        kept: Vec<(&str, JsValue)>,
+    ) -> Result<JsValue, StorageError> {
+        let sealed = key.seal(self.nonce()?, text, b"");
+        let object = js_sys::Object::new();
+        for (field, value) in kept {
+            js_sys::Reflect::set(&object, &JsValue::from_str(field), &value)?;
+        }
+        js_sys::Reflect::set(
+            &object,
+            &JsValue::from_str(SEALED_FIELD),
+            &js_sys::Uint8Array::from(&sealed[..]),
+        )?;
+        Ok(object.into())
+    }
+
+    /// Whether a stored value is sealed.
+    fn is_sealed(value: &JsValue) -> bool {
+        value.is_object()
+            && js_sys::Reflect::get(value, &JsValue::from_str(SEALED_FIELD))
+                .is_ok_and(|b| b.is_instance_of::<js_sys::Uint8Array>())
+    }
+
+    /// The ciphertext of a sealed stored value, `None` for a plain one.
+    fn sealed_bytes(value: &JsValue) -> Option<Vec<u8>> {
+        if !value.is_object() {
+            return None;
+        }
+        js_sys::Reflect::get(value, &JsValue::from_str(SEALED_FIELD))
+            .ok()
+            .and_then(|b| b.dyn_into::<js_sys::Uint8Array>().ok())
+            .map(|b| b.to_vec())
+    }
+
+    /// The JSON text of a stored value, opening it if sealed.
+    fn json_text(&self, value: &JsValue) -> Result<Vec<u8>, StorageError> {
+        match Store::sealed_bytes(value) {
+            Some(sealed) => {
+                let key = self.lock.borrow().key.clone().ok_or(StorageError::Locked)?;
+                key.open(&sealed, b"")
+                    .map_err(|_| StorageError::other("a sealed value does not open with this key"))
+            }
+            None => Ok(js_sys::JSON::stringify(value)?
+                .as_string()
+                .ok_or_else(|| StorageError::other("a stored value is not JSON"))?
+                .into_bytes()),
+        }
+    }
+
+    /// A stored value (sealed or plain) back into its Rust type.
+    fn decode<T: DeserializeOwned>(&self, value: &JsValue) -> Result<T, StorageError> {
+        Ok(serde_json::from_slice(&self.json_text(value)?)?)
+    }
+
+    /// Every element of a `getAll` result, sealed or plain.
+    fn decode_all<T: DeserializeOwned>(&self, list: &JsValue) -> Result<Vec<T>, StorageError> {
+        let Some(array) = list.dyn_ref::<js_sys::Array>() else {
+            return Err(StorageError::other("getAll did not return an array"));
+        };
+        if self.lock.borrow().info.is_none() {
+            // One JSON text for the whole list, parsed once: far fewer
+            // crossings between JavaScript and wasm than a stringify per
+            // record (the app loads some 31,000 records at start).
+            return plain_from_js(list);
+        }
+        // One JSON text too, made of each value's own.
+        let mut text = Vec::with_capacity(array.length() as usize * 256);
+        text.push(b'[');
+        for (i, value) in array.iter().enumerate() {
+            if i > 0 {
+                text.push(b',');
+            }
+            text.extend_from_slice(&self.json_text(&value)?);
+        }
+        text.push(b']');
+        Ok(serde_json::from_slice(&text)?)
+    }
+}
+
+/// A value as a plain JavaScript object: its serde JSON, parsed. Only for
+/// what holds no personal data (`meta`); everything else goes through the
+/// sealing layer above.
+fn plain_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, StorageError> {
     let text = serde_json::to_string(value)?;
     Ok(js_sys::JSON::parse(&text)?)
 }
 
-/// A stored object back into its Rust type, through its JSON text.
-fn from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, StorageError> {
+/// A plain stored object back into its Rust type, through its JSON text.
+fn plain_from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, StorageError> {
     let text = js_sys::JSON::stringify(value)?
         .as_string()
         .ok_or_else(|| StorageError::other("a stored value is not JSON"))?;
     Ok(serde_json::from_str(&text)?)
-}
-
-/// Every element of a `getAll` result.
-fn decode_all<T: DeserializeOwned>(list: &JsValue) -> Result<Vec<T>, StorageError> {
-    if !list.is_instance_of::<js_sys::Array>() {
-        return Err(StorageError::other("getAll did not return an array"));
-    }
-    // One JSON text for the whole list, parsed once: far fewer crossings
-    // between JavaScript and wasm than a stringify per record (the app
-    // loads some 31,000 records at start).
-    from_js(list)
 }
 
 /// Bytes used and the quota, from `navigator.storage.estimate()`; `None`

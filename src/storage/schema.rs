@@ -7,7 +7,12 @@
 //! | `outbox` | in-line, `[device, seq]` | a `sync::Change`'s serde JSON as a plain object: this phone's unsynced changes and those a backup brought from other phones |
 //! | `states` | out-of-line, `"kind/id"` | a record's merge state (`sync::RecordState`): every change it holds, field by field |
 //! | `conflicts` | out-of-line, `"kind/id"` | the record's open conflicts (`sync::Conflict`s), absent when none |
-//! | `meta` | out-of-line: `"device"`, `"sync"`, `"schema"`, `"local_only"` | the device id (text); `SyncMeta` (clock, next change number); the schema info; present when `save_all` wrote records no server has |
+//! | `meta` | out-of-line: `"device"`, `"sync"`, `"schema"`, `"local_only"`, `"pull"`, `"snapshot"`, `"lock"` | the device id (text); `SyncMeta` (clock, next change number); the schema info; present when `save_all` wrote records no server has; the pull cursor; a snapshot being taken in (its first cursor and last record); the on-device lock's mode and wrapped data key, absent while the lock is off |
+//!
+//! With the on-device lock on (`meta["lock"]`), every value of the record
+//! stores, `outbox`, `states` and `conflicts` is stored sealed:
+//! `{<key path>, "sealed": Uint8Array}` (see `storage/mod.rs`); `meta`
+//! stays plaintext and holds no personal data.
 //!
 //! The steps are append-only once shipped: a phone upgrades by running every
 //! step newer than its stored version, in order, inside the browser's one
@@ -54,6 +59,9 @@ pub(crate) const LOCAL_ONLY_KEY: &str = "local_only";
 pub(crate) const PULL_KEY: &str = "pull";
 /// `meta` key of a snapshot being taken in (`SnapshotProgress`).
 pub(crate) const SNAPSHOT_KEY: &str = "snapshot";
+/// The on-device lock: its mode, KDF parameters and wrapped data key
+/// (`storage::LockInfo`); absent while the lock is off.
+pub(crate) const LOCK_KEY: &str = "lock";
 
 /// The key of a record in `states` and `conflicts`: `"household/<uuid>"`.
 pub(crate) fn record_key(record: &fieldbook_core::sync::RecordRef) -> String {

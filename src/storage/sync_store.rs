@@ -16,10 +16,7 @@ use super::schema::{
     CONFLICTS, LOCAL_ONLY_KEY, META, OUTBOX, PULL_KEY, RECORD_STORES, SNAPSHOT_KEY, STATES,
     SYNC_KEY, record_key, store_of,
 };
-use super::{
-    FailPoint, StorageError, Store, decode_state, finish, from_js, read_state, read_sync_meta,
-    to_js, write_state,
-};
+use super::{FailPoint, StorageError, Store, finish, plain_from_js, plain_js, read_sync_meta};
 
 /// Where pulling stands with one server: the cursor of the last page taken
 /// in whole.
@@ -113,13 +110,13 @@ impl Store {
                 empty &= count.await?.as_f64() == Some(0.0);
             }
             if !pulled.is_undefined() {
-                let pulled: PullState = from_js(&pulled)?;
+                let pulled: PullState = plain_from_js(&pulled)?;
                 if pulled.server == server && pulled.cursor > 0 {
                     return Ok(None);
                 }
             }
             if !under_way.is_undefined() {
-                let progress: SnapshotProgress = from_js(&under_way)?;
+                let progress: SnapshotProgress = plain_from_js(&under_way)?;
                 if progress.server == server {
                     return Ok(Some(progress));
                 }
@@ -162,8 +159,8 @@ impl Store {
         let cursor = number("cursor")?;
         let server_time_ms = number("server_time_ms")?;
         let more = field(page, "more")?.as_bool().unwrap_or(false);
-        let max_ts: Hlc = from_js(&field(page, "max_ts")?)?;
-        let conflicts: Vec<Conflict> = from_js(&field(page, "conflicts")?)?;
+        let max_ts: Hlc = plain_from_js(&field(page, "max_ts")?)?;
+        let conflicts: Vec<Conflict> = plain_from_js(&field(page, "conflicts")?)?;
 
         // Each record's key and store, read once.
         let mut rows = Vec::with_capacity(records.length() as usize);
@@ -223,14 +220,17 @@ impl Store {
                 }
                 let body = field(entry, "body")?;
                 if !body.is_null() {
-                    tx.store(store_of(*kind))?.put(&body)?;
+                    tx.store(store_of(*kind))?.put(&self.record_raw(&body)?)?;
                 }
-                states.put_with_key(&field(entry, "state")?, &JsValue::from_str(key))?;
+                states.put_with_key(
+                    &self.value_raw(&field(entry, "state")?)?,
+                    &JsValue::from_str(key),
+                )?;
             }
             let kept = tx.store(CONFLICTS)?;
             for (key, list) in &grouped {
                 if !held.contains(key) {
-                    kept.put_with_key(&to_js(list)?, &JsValue::from_str(key))?;
+                    kept.put_with_key(&self.value_js(list)?, &JsValue::from_str(key))?;
                 }
             }
             meta.clock.observe(max_ts, now_ms.max(0.0) as u64);
@@ -241,14 +241,14 @@ impl Store {
             };
             let meta_store = tx.store(META)?;
             if more {
-                meta_store.put_with_key(&to_js(&progress)?, &JsValue::from_str(SNAPSHOT_KEY))?;
+                meta_store.put_with_key(&plain_js(&progress)?, &JsValue::from_str(SNAPSHOT_KEY))?;
             } else {
                 meta_store.delete(&JsValue::from_str(SNAPSHOT_KEY))?;
                 let pull = PullState {
                     server: progress.server.clone(),
                     cursor: progress.cursor,
                 };
-                meta_store.put_with_key(&to_js(&pull)?, &JsValue::from_str(PULL_KEY))?;
+                meta_store.put_with_key(&plain_js(&pull)?, &JsValue::from_str(PULL_KEY))?;
             }
             self.put_meta(&tx, SYNC_KEY, &meta)?;
             Ok(SnapshotPage {
@@ -271,7 +271,7 @@ impl Store {
             if stored.is_undefined() {
                 return Ok(0);
             }
-            let state: PullState = from_js(&stored)?;
+            let state: PullState = plain_from_js(&stored)?;
             Ok(if state.server == server {
                 state.cursor
             } else {
@@ -302,7 +302,7 @@ impl Store {
             let cursor = if pulled.is_undefined() {
                 0
             } else {
-                let state: PullState = from_js(&pulled)?;
+                let state: PullState = plain_from_js(&pulled)?;
                 if state.server == server {
                     state.cursor
                 } else {
@@ -313,7 +313,7 @@ impl Store {
             let length = js_sys::Array::from(&outbox).length();
             let mut grouped: BTreeMap<_, Vec<Change>> = BTreeMap::new();
             if length > 0 {
-                let changes: Vec<Change> = super::decode_all(&outbox)?;
+                let changes: Vec<Change> = self.decode_all(&outbox)?;
                 for change in changes {
                     grouped.entry(change.device).or_default().push(change);
                 }
@@ -365,7 +365,7 @@ impl Store {
             let mut meta: super::SyncMeta = if meta.is_undefined() {
                 super::SyncMeta::default()
             } else {
-                from_js(&meta)?
+                plain_from_js(&meta)?
             };
             let mut states = Vec::new();
             for (record, state, stored) in reads {
@@ -374,12 +374,12 @@ impl Store {
                 let decoded = if state.is_undefined() {
                     None
                 } else {
-                    decode_state(record.kind, &state, &stored)?
+                    self.decode_state(record.kind, &state, &stored)?
                 };
                 states.push(if let Some(decoded) = decoded {
                     decoded
                 } else if !stored.is_undefined() {
-                    RecordState::from_snapshot(record.kind, &from_js::<Value>(&stored)?)?
+                    RecordState::from_snapshot(record.kind, &self.decode::<Value>(&stored)?)?
                 } else {
                     RecordState::new(record)
                 });
@@ -398,12 +398,13 @@ impl Store {
                 match state.materialize() {
                     Ok(object) => {
                         let json = Value::Object(object);
-                        write_state(&tx, state, &json, self.device)?;
-                        tx.store(store_of(record.kind))?.put(&to_js(&json)?)?;
+                        self.write_state(&tx, state, &json)?;
+                        tx.store(store_of(record.kind))?
+                            .put(&self.record_js(&json)?)?;
                         applied.records.push((record.kind, json));
                     }
                     Err(_) => {
-                        write_state(&tx, state, &Value::Null, self.device)?;
+                        self.write_state(&tx, state, &Value::Null)?;
                         applied.incomplete += 1;
                     }
                 }
@@ -416,7 +417,7 @@ impl Store {
                 cursor: next_cursor,
             };
             tx.store(META)?
-                .put_with_key(&to_js(&pull)?, &JsValue::from_str(PULL_KEY))?;
+                .put_with_key(&plain_js(&pull)?, &JsValue::from_str(PULL_KEY))?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
             Ok(applied)
         }
@@ -463,7 +464,8 @@ impl Store {
         )?;
         let body = async {
             let mut meta = read_sync_meta(&tx).await?;
-            let mut state = read_state(&tx, &record)
+            let mut state = self
+                .read_state(&tx, &record)
                 .await?
                 .ok_or_else(|| StorageError::other("no merge state for this record"))?;
             let field_state = state
@@ -481,9 +483,9 @@ impl Store {
             state.apply(change.clone());
             let object = state.materialize().map_err(StorageError::other)?;
             let json = Value::Object(object);
-            tx.store(store)?.put(&to_js(&json)?)?;
-            tx.store(OUTBOX)?.put(&to_js(&change)?)?;
-            write_state(&tx, &state, &json, self.device)?;
+            tx.store(store)?.put(&self.record_js(&json)?)?;
+            tx.store(OUTBOX)?.put(&self.change_js(&change)?)?;
+            self.write_state(&tx, &state, &json)?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
             Ok(json)
         }

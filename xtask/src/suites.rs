@@ -162,6 +162,8 @@ pub fn run_all(root: &Path) -> Result<Summary> {
                 "web",
                 "--test",
                 "storage",
+                "--test",
+                "lock",
             ])
             .env(
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",

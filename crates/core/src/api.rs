@@ -65,6 +65,32 @@ pub struct LoginResponse {
     pub server_time_ms: u64,
 }
 
+/// `POST /api/v1/device-key`: the on-device lock's recovery secret for
+/// this user and `device`, made on the first request. The account password
+/// is asked again, so that a session token read from a stolen phone cannot
+/// fetch the secret that opens that phone's data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceKeyRequest {
+    /// The phone's device id.
+    pub device: crate::Id,
+    /// The session user's password.
+    pub password: String,
+}
+
+/// The answer to a [`DeviceKeyRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceKeyResponse {
+    /// The device id asked for.
+    pub device: crate::Id,
+    /// 32 random bytes as 64 lowercase hex characters; the same at every
+    /// request for this user and device.
+    pub secret: String,
+    /// When the server made it, ms since the epoch.
+    pub created_ms: u64,
+}
+
 /// A user as the API shows them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -12,8 +12,9 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fieldbook_core::api::{
-    ConflictList, IndicatorCount, LoginRequest, LoginResponse, SettleRequest, Summary, UserView,
-    VillageIndicators, VillageSummary, VillageView, WhoAmI, parse_period,
+    ConflictList, DeviceKeyRequest, DeviceKeyResponse, IndicatorCount, LoginRequest, LoginResponse,
+    SettleRequest, Summary, UserView, VillageIndicators, VillageSummary, VillageView, WhoAmI,
+    parse_period,
 };
 use fieldbook_core::indicators::indicators;
 use fieldbook_core::period::Period;
@@ -26,7 +27,7 @@ use sqlx::Row;
 use crate::AppState;
 use crate::auth::{
     LoginLimiter, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USER, Role, Session, User, dummy_hash,
-    new_token, token_hash, verify_password,
+    new_device_secret, new_token, token_hash, verify_password,
 };
 use crate::error::ApiError;
 use crate::json::{ApiJson, ApiQuery};
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/whoami", get(whoami))
+        .route("/device-key", post(device_key))
         .route("/sync/push", post(push))
         .route("/sync/pull", post(pull))
         .route("/sync/snapshot", post(snapshot))
@@ -204,6 +206,81 @@ async fn whoami(State(state): State<AppState>, session: Session) -> Result<Json<
     Ok(Json(WhoAmI {
         user: user_view(&state, &session.user).await?,
         server_time_ms: state.now_ms(),
+    }))
+}
+
+/// The on-device lock's recovery secret for the session's own user and
+/// the given device: made on the first request, the same afterwards. The
+/// account password is checked again (Argon2, one check per core, and
+/// counted against the same per-user and per-address limits as a login), so
+/// a session token alone never fetches it.
+async fn device_key(
+    State(state): State<AppState>,
+    session: Session,
+    ClientAddr(address): ClientAddr,
+    ApiJson(request): ApiJson<DeviceKeyRequest>,
+) -> Result<Json<DeviceKeyResponse>, ApiError> {
+    let permit = Arc::clone(&state.password_checks)
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let now = state.now_ms();
+    let address = address.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+    let limiter: &LoginLimiter = &state.limiter;
+    let user_key = format!("user:{}", session.user.username.to_lowercase());
+    let address_key = format!("addr:{address}");
+    limiter
+        .check(&address_key, MAX_FAILURES_PER_ADDRESS, now)
+        .and_then(|()| limiter.check(&user_key, MAX_FAILURES_PER_USER, now))
+        .map_err(ApiError::TooManyRequests)?;
+    limiter.fail(&address_key, now);
+    limiter.fail(&user_key, now);
+    let hash: String = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        .bind(&session.user.id)
+        .fetch_one(&state.db.pool)
+        .await?
+        .get("password_hash");
+    let password = request.password.clone();
+    let good = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        verify_password(&password, &hash)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    if !good {
+        tracing::info!(
+            username = session.user.username,
+            address,
+            "wrong password for a device key"
+        );
+        return Err(ApiError::Unauthorized("wrong password"));
+    }
+    limiter.clear(&user_key);
+    limiter.forgive(&address_key);
+    let device = request.device.to_string();
+    // Made once: a second request (another tab, a retry) finds the first.
+    sqlx::query(
+        "INSERT INTO device_keys (user_id, device_id, secret, created_ms) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, device_id) DO NOTHING",
+    )
+    .bind(&session.user.id)
+    .bind(&device)
+    .bind(new_device_secret())
+    .bind(now as i64)
+    .execute(&state.db.pool)
+    .await?;
+    let row = sqlx::query(
+        "SELECT secret, created_ms FROM device_keys WHERE user_id = $1 AND device_id = $2",
+    )
+    .bind(&session.user.id)
+    .bind(&device)
+    .fetch_one(&state.db.pool)
+    .await?;
+    tracing::info!(username = session.user.username, device, "device key");
+    Ok(Json(DeviceKeyResponse {
+        device: request.device,
+        secret: row.get("secret"),
+        created_ms: row.get::<i64, _>("created_ms") as u64,
     }))
 }
 

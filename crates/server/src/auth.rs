@@ -150,6 +150,14 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A recovery secret for the on-device lock: 32 random bytes as 64
+/// lowercase hex characters.
+pub fn new_device_secret() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// How a token is stored: its SHA-256 in hex.
 pub fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());

@@ -201,6 +201,64 @@ on_both! {
         assert_eq!(body["field"], "since");
     }
 
+    async fn device_keys_are_each_users_own_and_want_the_password(t: &TestServer) {
+        let device = "0190a5c8-1111-7000-8000-000000000001";
+        let ask = json!({"device": device, "password": PASSWORD});
+        // No session: 401, and nothing made.
+        let (status, _) = t.post("/api/v1/device-key", None, &ask).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        let wang = t.login("wang").await;
+        let (status, first) = t.post("/api/v1/device-key", Some(&wang), &ask).await;
+        assert_eq!(status, StatusCode::OK, "{first}");
+        assert_eq!(first["device"], device);
+        let secret = first["secret"].as_str().unwrap().to_string();
+        assert_eq!(secret.len(), 64);
+        assert!(secret.chars().all(|c| c.is_ascii_hexdigit()));
+        // Asked again (a recovery after a forgotten PIN): the same secret.
+        let (status, again) = t.post("/api/v1/device-key", Some(&wang), &ask).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(again["secret"], secret.as_str());
+
+        // A session alone is not enough: the password is checked again.
+        let (status, body) = t
+            .post(
+                "/api/v1/device-key",
+                Some(&wang),
+                &json!({"device": device, "password": "wrong password"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["message"], "wrong password");
+
+        // Another user asking for the same device gets her own secret,
+        // never wang's.
+        let li = t.login("li").await;
+        let (status, hers) = t.post("/api/v1/device-key", Some(&li), &ask).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_ne!(hers["secret"], secret.as_str());
+        let (_, wangs) = t.post("/api/v1/device-key", Some(&wang), &ask).await;
+        assert_eq!(wangs["secret"], secret.as_str());
+
+        // Unknown fields and a malformed device id are refused.
+        let (status, _) = t
+            .post(
+                "/api/v1/device-key",
+                Some(&wang),
+                &json!({"device": "not a uuid", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) = t
+            .post(
+                "/api/v1/device-key",
+                Some(&wang),
+                &json!({"device": device, "password": PASSWORD, "user": "li"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
     async fn login_whoami_logout(t: &TestServer) {
         let token = t.login("wang").await;
         let (status, me) = t.get("/api/v1/whoami", Some(&token)).await;
