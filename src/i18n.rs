@@ -128,6 +128,8 @@ messages! {
     LockTurnOff => "关闭本机加密", "Turn the lock off";
     LockChangePin => "修改本机密码", "Change the PIN";
     LockNewPin => "新密码（至少 6 位数字，或至少 8 个字符）", "New PIN (at least 6 digits, or at least 8 characters)";
+    LockPinAdvice => "6 位数字好记，但若有人拷走手机存储，可在电脑上较快猜出；用至少 8 个字符、字母数字混合的密码更安全。",
+        "Six digits are easy to remember, but someone with a copy of the phone's storage can guess them fairly quickly on a computer; a password of 8 or more letters and digits is much safer.";
     LockRepeatPin => "再输一次新密码", "The new PIN again";
     LockCurrentPin => "当前本机密码", "Current PIN";
     LockAccountPassword => "账户密码（用于在服务器保存找回密钥）", "Account password (to keep the recovery key on the server)";

@@ -133,7 +133,8 @@ pub fn LockPanel() -> impl IntoView {
         view! {
             <label class="field-label" for="lock-new-pin">{move || i18n.t(Key::LockNewPin)}</label>
             <input id="lock-new-pin" class="text" data-testid="lock-new-pin" type="password"
-                autocomplete="new-password" bind:value=new_pin/>
+                autocomplete="new-password" aria-describedby="lock-pin-advice" bind:value=new_pin/>
+            <p class="hint" id="lock-pin-advice" data-testid="lock-pin-advice">{move || i18n.t(Key::LockPinAdvice)}</p>
             <label class="field-label" for="lock-repeat-pin">{move || i18n.t(Key::LockRepeatPin)}</label>
             <input id="lock-repeat-pin" class="text" data-testid="lock-repeat-pin" type="password"
                 autocomplete="new-password" bind:value=repeat_pin/>

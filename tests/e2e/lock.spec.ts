@@ -88,6 +88,8 @@ test("the lock: PIN at start, wrong PINs refused and rate-limited, offline unloc
   // 设置 → 本机加密: the PIN rule is a field message; then the lock goes on.
   await page.getByTestId("nav-settings").tap();
   await expect(page.getByTestId("lock-status")).toHaveText("未开启");
+  // The screen says what a short PIN is worth against a copied phone.
+  await expect(page.getByTestId("lock-pin-advice")).toContainText("至少 8 个字符");
   await page.getByTestId("lock-new-pin").fill("1357");
   await page.getByTestId("lock-repeat-pin").fill("1357");
   await page.getByTestId("lock-turn-on").tap();
