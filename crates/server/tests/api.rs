@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use fieldbook_core::sync::{Change, Conflict, Hlc, Replica, SnapshotResponse};
+use fieldbook_core::sync::{Change, Conflict, Hlc, Replica};
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -59,25 +59,14 @@ fn phone_state(changes: &[Change]) -> Replica {
 /// replica a new phone builds from it, and the first page's cursor (where
 /// its pulls start).
 async fn bootstrap(t: &TestServer, token: &str, limit: u32) -> (Replica, u64, Vec<Conflict>) {
-    let mut after = Value::Null;
+    let mut after = None;
     let mut first_cursor = None;
     let mut states = Vec::new();
     let mut conflicts = Vec::new();
     loop {
-        let (status, body) = t
-            .post(
-                "/api/v1/sync/snapshot",
-                Some(token),
-                &json!({"after": after, "limit": limit}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let page: SnapshotResponse = serde_json::from_value(body).unwrap();
-        assert!(page.records.len() <= limit as usize);
+        let page = t.snapshot_page(token, after, limit).await;
         first_cursor.get_or_insert(page.cursor);
-        if let Some(last) = page.records.last() {
-            after = json!(last.record);
-        }
+        after = page.records.last().map(|r| r.record).or(after);
         conflicts.extend(page.conflicts);
         for record in page.records {
             let state = record.into_state().unwrap();
@@ -96,25 +85,12 @@ async fn bootstrap(t: &TestServer, token: &str, limit: u32) -> (Replica, u64, Ve
 }
 
 /// The changes after `cursor`, every page.
-async fn pull_from(t: &TestServer, token: &str, mut cursor: u64) -> Vec<Change> {
-    let mut out = Vec::new();
-    loop {
-        let (status, body) = t
-            .post(
-                "/api/v1/sync/pull",
-                Some(token),
-                &json!({"cursor": cursor, "limit": 3}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        for c in body["changes"].as_array().unwrap() {
-            out.push(serde_json::from_value(c["change"].clone()).unwrap());
-        }
-        cursor = body["next_cursor"].as_u64().unwrap();
-        if !body["more"].as_bool().unwrap() {
-            return out;
-        }
-    }
+async fn pull_from(t: &TestServer, token: &str, cursor: u64) -> Vec<Change> {
+    t.pull_log(token, cursor, 3)
+        .await
+        .into_iter()
+        .map(|logged| logged.change)
+        .collect()
 }
 
 on_both! {

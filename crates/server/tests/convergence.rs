@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use common::{Backend, PASSWORD, TestServer};
 use fieldbook_core::sync::{
-    Change, ChangeId, Clock, DeviceId, MAX_FUTURE_MS, RecordKind, RecordRef, Replica, ServerChange,
-    SnapshotResponse, changes_for_new_record,
+    Change, ChangeId, Clock, DeviceId, MAX_FUTURE_MS, RecordKind, RecordRef, Replica,
+    changes_for_new_record,
 };
 use fieldbook_core::{Household, Person, Sex, Visit, VisitKind};
 use fieldbook_server::admin;
@@ -343,26 +343,18 @@ async fn pull(
     for _ in 0..pages {
         let limit = if faults { rng.u32(1..40) } else { 1000 };
         totals.pulls += 1;
-        let (status, body) = server
-            .post(
-                "/api/v1/sync/pull",
-                Some(token),
-                &json!({"cursor": phone.cursor, "limit": limit}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let page = server.pull_page(token, phone.cursor, limit).await;
         if faults && rng.u8(0..6) == 0 {
             totals.faults += 1;
             return;
         }
         let now = phone.now(server.now(), rng);
-        for entry in body["changes"].as_array().unwrap() {
-            let logged: ServerChange = serde_json::from_value(entry.clone()).unwrap();
+        for logged in page.changes {
             phone.clock.observe(logged.change.ts, now);
             phone.replica.apply(logged.change);
         }
-        phone.cursor = body["next_cursor"].as_u64().unwrap();
-        if !body["more"].as_bool().unwrap() {
+        phone.cursor = page.next_cursor;
+        if !page.more {
             return;
         }
     }
@@ -410,20 +402,11 @@ async fn join_by_snapshot(
     let mut after: Option<RecordRef> = None;
     let mut first_cursor = None;
     loop {
-        let limit = rng.u32(1..25);
-        let (status, body) = server
-            .post(
-                "/api/v1/sync/snapshot",
-                Some(token),
-                &json!({"after": after, "limit": limit}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let page = server.snapshot_page(token, after, rng.u32(1..25)).await;
         if rng.u8(0..6) == 0 {
             totals.faults += 1;
             continue;
         }
-        let page: SnapshotResponse = serde_json::from_value(body).unwrap();
         first_cursor.get_or_insert(page.cursor);
         let now = phone.now(server.now(), rng);
         phone.clock.observe(page.max_ts, now);
@@ -544,25 +527,9 @@ async fn run_case(server: &TestServer, seed: u64, totals: &mut Totals) {
     // replica, and its stored records.
     let mut held = Replica::new();
     let mut clamped: HashMap<ChangeId, bool> = HashMap::new();
-    let mut cursor = 0;
-    loop {
-        let (status, body) = server
-            .post(
-                "/api/v1/sync/pull",
-                Some(&token),
-                &json!({"cursor": cursor, "limit": 1000}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
-        for entry in body["changes"].as_array().unwrap() {
-            let logged: ServerChange = serde_json::from_value(entry.clone()).unwrap();
-            clamped.insert(logged.change.id(), logged.clamped);
-            held.apply(logged.change);
-        }
-        cursor = body["next_cursor"].as_u64().unwrap();
-        if !body["more"].as_bool().unwrap() {
-            break;
-        }
+    for logged in server.pull_log(&token, 0, 1000).await {
+        clamped.insert(logged.change.id(), logged.clamped);
+        held.apply(logged.change);
     }
     let stored = fieldbook_server::sync::village_records(&server.db, &village.to_string())
         .await

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::Router;
 use axum::body::Body;
 use fieldbook_core::sync::{
-    Change, DeviceId, Hlc, RecordKind, RecordRef, changes_for_edit, changes_for_new_record,
+    Change, DeviceId, Hlc, PullResponse, RecordKind, RecordRef, ServerChange, SnapshotResponse,
+    changes_for_edit, changes_for_new_record,
 };
 use fieldbook_core::{Household, Id};
 use fieldbook_server::auth::Role;
@@ -192,25 +193,59 @@ impl TestServer {
 
     /// Every change for the user, paging with `limit`.
     pub async fn pull_all(&self, token: &str, limit: u32) -> Vec<Change> {
-        let mut cursor = 0;
+        self.pull_log(token, 0, limit)
+            .await
+            .into_iter()
+            .map(|logged| logged.change)
+            .collect()
+    }
+
+    /// The log after `cursor` as the server keeps it (each change with its
+    /// clamped flag), every page of `limit`.
+    pub async fn pull_log(&self, token: &str, mut cursor: u64, limit: u32) -> Vec<ServerChange> {
         let mut out = Vec::new();
         loop {
-            let (status, body) = self
-                .post(
-                    "/api/v1/sync/pull",
-                    Some(token),
-                    &json!({"cursor": cursor, "limit": limit}),
-                )
-                .await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            for c in body["changes"].as_array().unwrap() {
-                out.push(serde_json::from_value(c["change"].clone()).unwrap());
-            }
-            cursor = body["next_cursor"].as_u64().unwrap();
-            if !body["more"].as_bool().unwrap() {
+            let page = self.pull_page(token, cursor, limit).await;
+            out.extend(page.changes);
+            cursor = page.next_cursor;
+            if !page.more {
                 return out;
             }
         }
+    }
+
+    /// One page of the log after `cursor`; anything but 200 fails the test.
+    pub async fn pull_page(&self, token: &str, cursor: u64, limit: u32) -> PullResponse {
+        let (status, body) = self
+            .post(
+                "/api/v1/sync/pull",
+                Some(token),
+                &json!({"cursor": cursor, "limit": limit}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_value(body).expect("a pull answer")
+    }
+
+    /// One snapshot page after record `after`; anything but 200 fails the
+    /// test.
+    pub async fn snapshot_page(
+        &self,
+        token: &str,
+        after: Option<RecordRef>,
+        limit: u32,
+    ) -> SnapshotResponse {
+        let (status, body) = self
+            .post(
+                "/api/v1/sync/snapshot",
+                Some(token),
+                &json!({"after": after, "limit": limit}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let page: SnapshotResponse = serde_json::from_value(body).expect("a snapshot page");
+        assert!(page.records.len() <= limit as usize);
+        page
     }
 
     /// What the database holds, as text, to compare before and after.
