@@ -686,11 +686,7 @@ pub async fn pull(
     }
     let mut changes = Vec::new();
     if !user.villages.is_empty() {
-        // The villages as bound parameters: $4, $5, …
-        let list = (0..user.villages.len())
-            .map(|i| format!("${}", i + 4))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = village_params(user, 4);
         let sql = format!(
             "SELECT cursor, body, clamped FROM changes WHERE cursor > $1 AND cursor <= $2 \
              AND village_id IN ({list}) ORDER BY cursor LIMIT $3"
@@ -760,6 +756,15 @@ pub async fn village_records(
     Ok(out)
 }
 
+/// The user's villages as bound parameters `$first, $first+1, …`, for an
+/// `IN (…)` after the query's own parameters.
+fn village_params(user: &User, first: usize) -> String {
+    (0..user.villages.len())
+        .map(|i| format!("${}", i + first))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The most records one snapshot page holds.
 pub const MAX_SNAPSHOT_LIMIT: u32 = 10_000;
 
@@ -795,10 +800,7 @@ pub async fn snapshot(
         .get(0);
     let mut rows = Vec::new();
     if !user.villages.is_empty() {
-        let list = (0..user.villages.len())
-            .map(|i| format!("${}", i + 4))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = village_params(user, 4);
         let sql = format!(
             "SELECT kind, id, state, body FROM records WHERE village_id IN ({list}) \
              AND (kind > $1 OR (kind = $1 AND id > $2)) ORDER BY kind, id LIMIT $3"
@@ -823,10 +825,11 @@ pub async fn snapshot(
     text.push_str(r#"{"records":["#);
     let mut conflicts = Vec::new();
     let mut max_ts = Hlc::ZERO;
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
+    let mut written = 0;
+    for row in &rows {
+        // A separator before every record written but the first (a record
+        // whose stored state does not decode is left out).
+        let separator = if written > 0 { "," } else { "" };
         let kind_name: String = row.get("kind");
         let kind = RecordKind::from_name(&kind_name)
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a record of an unknown kind")))?;
@@ -838,7 +841,7 @@ pub async fn snapshot(
                 let id: String = row.get("id");
                 let body: String = row.get("body");
                 text.push_str(&format!(
-                    r#"{{"record":{{"kind":"{kind_name}","id":"{id}"}},"body":{body},"state":{state}}}"#
+                    r#"{separator}{{"record":{{"kind":"{kind_name}","id":"{id}"}},"body":{body},"state":{state}}}"#
                 ));
             }
             full @ StoredState::Full(_) => {
@@ -848,9 +851,11 @@ pub async fn snapshot(
                 let record = merge.snapshot();
                 max_ts = max_ts.max(record.state.latest());
                 conflicts.extend(merge.conflicts());
+                text.push_str(separator);
                 text.push_str(&serde_json::to_string(&record)?);
             }
         }
+        written += 1;
     }
     text.push_str(&format!(
         r#"],"conflicts":{},"cursor":{head},"max_ts":{},"more":{more},"server_time_ms":{now_ms}}}"#,
