@@ -184,24 +184,32 @@ fn join(server: &str, path: &str) -> String {
     )
 }
 
+/// Sends `body` as JSON, with the session's token if there is one; the
+/// answer whatever its status, or "unreachable".
+async fn send_json<T: Serialize>(
+    url: &str,
+    token: Option<&str>,
+    body: &T,
+) -> Result<gloo_net::http::Response, (u16, SyncError)> {
+    let mut request = gloo_net::http::Request::post(url);
+    if let Some(token) = token {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    request
+        .json(body)
+        .map_err(|e| (0, SyncError::Server(e.to_string())))?
+        .send()
+        .await
+        .map_err(|_| (0, SyncError::Unreachable))
+}
+
 /// Posts JSON; decodes a 2xx answer, or maps the error.
 async fn post<T: Serialize, R: for<'de> Deserialize<'de>>(
     url: &str,
     token: Option<&str>,
     body: &T,
 ) -> Result<R, (u16, SyncError)> {
-    let mut request = gloo_net::http::Request::post(url);
-    if let Some(token) = token {
-        request = request.header("Authorization", &format!("Bearer {token}"));
-    }
-    let request = request
-        .json(body)
-        .map_err(|e| (0, SyncError::Server(e.to_string())))?;
-    let response = request
-        .send()
-        .await
-        .map_err(|_| (0, SyncError::Unreachable))?;
-    answer(response).await
+    answer(send_json(url, token, body).await?).await
 }
 
 /// Posts JSON; a 2xx answer as the JavaScript object the browser's own
@@ -212,14 +220,7 @@ async fn post_js<T: Serialize>(
     token: &str,
     body: &T,
 ) -> Result<wasm_bindgen::JsValue, (u16, SyncError)> {
-    let request = gloo_net::http::Request::post(url)
-        .header("Authorization", &format!("Bearer {token}"))
-        .json(body)
-        .map_err(|e| (0, SyncError::Server(e.to_string())))?;
-    let response = request
-        .send()
-        .await
-        .map_err(|_| (0, SyncError::Unreachable))?;
+    let response = send_json(url, Some(token), body).await?;
     let status = response.status();
     if !(200..300).contains(&status) {
         // An error answer: mapped by `answer`, which never succeeds here.

@@ -21,6 +21,21 @@ async function loadDemo(page: Page, server: AppServer) {
 }
 
 /** The number of due tasks, from the group's heading (the list is paged). */
+/** A household numbered `number` with one married woman of 36 in it,
+ * 张秀梅 (so follow-ups fall due for her). */
+async function addWomanOfChildbearingAge(page: Page, number: string) {
+  await page.getByTestId("nav-households").tap();
+  await page.getByTestId("add-household").tap();
+  await page.getByTestId("number").fill(number);
+  await page.getByTestId("save-household").tap();
+  await page.getByTestId("add-person").tap();
+  await page.getByTestId("name").fill("张秀梅");
+  await page.getByTestId("birth_date").fill("1990-03-08");
+  await page.getByTestId("marital").selectOption("first_marriage");
+  await page.getByTestId("save-person").tap();
+  await expect(page.getByTestId("member")).toContainText("张秀梅");
+}
+
 async function dueCount(page: Page): Promise<number> {
   const text = await page.getByTestId("tasks-due").getByTestId("group-count").textContent();
   return Number(text);
@@ -318,16 +333,7 @@ test("a backup restored into a fresh phone gives the same records; a second impo
   browser,
 }) => {
   await startVillage(page, server);
-  await page.getByTestId("nav-households").tap();
-  await page.getByTestId("add-household").tap();
-  await page.getByTestId("number").fill("0001");
-  await page.getByTestId("save-household").tap();
-  await page.getByTestId("add-person").tap();
-  await page.getByTestId("name").fill("张秀梅");
-  await page.getByTestId("birth_date").fill("1990-03-08");
-  await page.getByTestId("marital").selectOption("first_marriage");
-  await page.getByTestId("save-person").tap();
-  await expect(page.getByTestId("member")).toContainText("张秀梅");
+  await addWomanOfChildbearingAge(page, "0001");
   const { file, backup } = await exportBackup(page);
   const unsynced = await page.getByTestId("unsynced").textContent();
 
@@ -385,16 +391,7 @@ test("a cold start shows the Today list kept from the last run, and a save drops
   const marks = (name: string) => page.evaluate((n) => performance.getEntriesByName(n).length, name);
   const kept = () => page.evaluate(() => localStorage.getItem("fieldbook.today.fieldbook"));
   await startVillage(page, server);
-  await page.getByTestId("nav-households").tap();
-  await page.getByTestId("add-household").tap();
-  await page.getByTestId("number").fill("0008");
-  await page.getByTestId("save-household").tap();
-  await page.getByTestId("add-person").tap();
-  await page.getByTestId("name").fill("张秀梅");
-  await page.getByTestId("birth_date").fill("1990-03-08");
-  await page.getByTestId("marital").selectOption("first_marriage");
-  await page.getByTestId("save-person").tap();
-  await expect(page.getByTestId("member")).toContainText("张秀梅");
+  await addWomanOfChildbearingAge(page, "0008");
   await page.getByTestId("nav-today").tap();
   await expect(page.getByTestId("tasks-due")).toContainText("张秀梅");
   await expect.poll(kept).toContain("张秀梅");
