@@ -394,6 +394,14 @@ impl Fixture {
                 json!({"record": self.household, "field": "address", "value": "东街1号"}),
                 json!({"record": self.household, "field": "phone", "value": null}),
             ],
+            "/api/v1/sync/snapshot" => vec![
+                json!({"limit": 100}),
+                json!({"after": self.household, "limit": 1}),
+            ],
+            "/api/v1/device-key" => vec![
+                json!({"device": device(1), "password": PASSWORD}),
+                json!({"device": device(2), "password": "a wrong guess"}),
+            ],
             other => unreachable!("{other} takes no body"),
         }
     }
@@ -437,7 +445,7 @@ impl Fixture {
         prop_assert!(status.is_success(), "{path}: {status}");
         let took_nothing = match path {
             "/api/v1/sync/push" => answer["accepted"] == json!([]),
-            "/api/v1/sync/pull" => true,
+            "/api/v1/sync/pull" | "/api/v1/sync/snapshot" => true,
             _ => false,
         };
         if took_nothing {
@@ -513,4 +521,6 @@ routes! {
     any_push_body_is_answered_without_a_5xx_and_a_refused_one_changes_nothing => "/api/v1/sync/push",
     any_pull_body_is_answered_without_a_5xx_and_changes_nothing => "/api/v1/sync/pull",
     any_settle_body_is_answered_without_a_5xx_and_a_refused_one_changes_nothing => "/api/v1/conflicts/settle",
+    any_snapshot_body_is_answered_without_a_5xx_and_changes_nothing => "/api/v1/sync/snapshot",
+    any_device_key_body_is_answered_without_a_5xx_and_a_refused_one_changes_nothing => "/api/v1/device-key",
 }
