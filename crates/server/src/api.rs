@@ -106,35 +106,86 @@ async fn user_view(state: &AppState, user: &User) -> Result<UserView, ApiError> 
     })
 }
 
+/// One password check, counted against the login limits per user and per
+/// address: a login, or a device key's password asked again.
+struct PasswordAttempt<'a> {
+    limiter: &'a LoginLimiter,
+    /// Argon2 is slow on purpose: a few checks at a time (one per core).
+    /// The turn goes with the check, and ends with it.
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    user_key: String,
+    address_key: String,
+    /// The client's address, for the log.
+    address: String,
+    /// When this attempt's turn came.
+    now_ms: u64,
+}
+
+impl<'a> PasswordAttempt<'a> {
+    /// Waits for a check's turn, then checks the limits and counts the
+    /// attempt as failed — before the (slow) check, so that attempts sent
+    /// all at once cannot slip past the limits together.
+    async fn start(
+        state: &'a AppState,
+        username: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<PasswordAttempt<'a>, ApiError> {
+        let permit = Arc::clone(&state.password_checks)
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        let now_ms = state.now_ms();
+        let address = address.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+        let limiter: &LoginLimiter = &state.limiter;
+        let user_key = format!("user:{}", username.to_lowercase());
+        let address_key = format!("addr:{address}");
+        limiter
+            .check(&address_key, MAX_FAILURES_PER_ADDRESS, now_ms)
+            .and_then(|()| limiter.check(&user_key, MAX_FAILURES_PER_USER, now_ms))
+            .map_err(ApiError::TooManyRequests)?;
+        limiter.fail(&address_key, now_ms);
+        limiter.fail(&user_key, now_ms);
+        Ok(PasswordAttempt {
+            limiter,
+            permit: Some(permit),
+            user_key,
+            address_key,
+            address,
+            now_ms,
+        })
+    }
+
+    /// Whether `password` matches `hash`, checked off the async threads;
+    /// the turn ends with the check.
+    async fn verify(&mut self, password: &str, hash: String) -> Result<bool, ApiError> {
+        let password = password.to_string();
+        let permit = self.permit.take();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify_password(&password, &hash)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))
+    }
+
+    /// A good password takes its attempt back.
+    fn succeeded(&self) {
+        self.limiter.clear(&self.user_key);
+        self.limiter.forgive(&self.address_key);
+    }
+}
+
 async fn login(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    // Argon2 is slow on purpose: a few checks at a time (one per core). The
-    // limits are checked and the attempt counted once this one's turn has
-    // come, so attempts sent all at once still cannot slip past them.
-    let permit = Arc::clone(&state.password_checks)
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let now = state.now_ms();
-    let address = address.map_or_else(|| "unknown".to_string(), |a| a.to_string());
     let request = LoginRequest {
         username: request.username.trim().to_string(),
         ..request
     };
-    let limiter: &LoginLimiter = &state.limiter;
-    let user_key = format!("user:{}", request.username.to_lowercase());
-    let address_key = format!("addr:{address}");
-    limiter
-        .check(&address_key, MAX_FAILURES_PER_ADDRESS, now)
-        .and_then(|()| limiter.check(&user_key, MAX_FAILURES_PER_USER, now))
-        .map_err(ApiError::TooManyRequests)?;
-    // Counted before the (slow) check, so that attempts sent all at once
-    // cannot slip past the limit together.
-    limiter.fail(&address_key, now);
-    limiter.fail(&user_key, now);
+    let mut attempt = PasswordAttempt::start(&state, &request.username, address).await?;
+    let now = attempt.now_ms;
 
     // No username holds a NUL, and PostgreSQL's text cannot even be asked
     // about one (the query would fail): such a name is simply not known.
@@ -146,7 +197,6 @@ async fn login(
             .fetch_optional(&state.db.pool)
             .await?
     };
-    let password = request.password.clone();
     let (id, hash, disabled) = match &row {
         Some(r) => (
             Some(r.get::<String, _>("id")),
@@ -155,21 +205,16 @@ async fn login(
         ),
         None => (None, dummy_hash().to_string(), false),
     };
-    // Argon2 is slow on purpose: off the async threads.
-    let good = tokio::task::spawn_blocking(move || {
-        // The permit goes with the check.
-        let _permit = permit;
-        verify_password(&password, &hash)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    let good = attempt.verify(&request.password, hash).await?;
     let Some(id) = id.filter(|_| good && !disabled) else {
-        tracing::info!(username = request.username, address, "failed login");
+        tracing::info!(
+            username = request.username,
+            address = attempt.address,
+            "failed login"
+        );
         return Err(ApiError::Unauthorized("wrong username or password"));
     };
-    // A good login takes its attempt back.
-    limiter.clear(&user_key);
-    limiter.forgive(&address_key);
+    attempt.succeeded();
     let token = new_token();
     let expires_ms = now + state.session_ttl_ms;
     sqlx::query(
@@ -220,43 +265,22 @@ async fn device_key(
     ClientAddr(address): ClientAddr,
     ApiJson(request): ApiJson<DeviceKeyRequest>,
 ) -> Result<Json<DeviceKeyResponse>, ApiError> {
-    let permit = Arc::clone(&state.password_checks)
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let now = state.now_ms();
-    let address = address.map_or_else(|| "unknown".to_string(), |a| a.to_string());
-    let limiter: &LoginLimiter = &state.limiter;
-    let user_key = format!("user:{}", session.user.username.to_lowercase());
-    let address_key = format!("addr:{address}");
-    limiter
-        .check(&address_key, MAX_FAILURES_PER_ADDRESS, now)
-        .and_then(|()| limiter.check(&user_key, MAX_FAILURES_PER_USER, now))
-        .map_err(ApiError::TooManyRequests)?;
-    limiter.fail(&address_key, now);
-    limiter.fail(&user_key, now);
+    let mut attempt = PasswordAttempt::start(&state, &session.user.username, address).await?;
+    let now = attempt.now_ms;
     let hash: String = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
         .bind(&session.user.id)
         .fetch_one(&state.db.pool)
         .await?
         .get("password_hash");
-    let password = request.password.clone();
-    let good = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        verify_password(&password, &hash)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
-    if !good {
+    if !attempt.verify(&request.password, hash).await? {
         tracing::info!(
             username = session.user.username,
-            address,
+            address = attempt.address,
             "wrong password for a device key"
         );
         return Err(ApiError::Unauthorized("wrong password"));
     }
-    limiter.clear(&user_key);
-    limiter.forgive(&address_key);
+    attempt.succeeded();
     let device = request.device.to_string();
     // Made once: a second request (another tab, a retry) finds the first.
     sqlx::query(
