@@ -41,19 +41,21 @@ pub fn LockPanel() -> impl IntoView {
     let progress = RwSignal::new(None::<(Key, usize)>);
     let signed_in = move || state.session.with(Option::is_some);
 
+    // The new PIN typed twice, if it passes the rule; else the field says
+    // why.
+    let take_new_pin = move || {
+        let checked = checked_new_pin(&new_pin.get_untracked(), &repeat_pin.get_untracked());
+        pin_error.set(checked.as_ref().err().cloned());
+        checked.ok()
+    };
     let turn_on = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if state.lock_busy.get_untracked() {
             return;
         }
-        let pin = match checked_new_pin(&new_pin.get_untracked(), &repeat_pin.get_untracked()) {
-            Ok(pin) => pin,
-            Err(e) => {
-                pin_error.set(Some(e));
-                return;
-            }
+        let Some(pin) = take_new_pin() else {
+            return;
         };
-        pin_error.set(None);
         message.set(None);
         state.lock_busy.set(true);
         progress.set(Some((Key::LockSealing, 0)));
@@ -99,14 +101,9 @@ pub fn LockPanel() -> impl IntoView {
         });
     };
     let change_pin = move |_| {
-        let pin = match checked_new_pin(&new_pin.get_untracked(), &repeat_pin.get_untracked()) {
-            Ok(pin) => pin,
-            Err(e) => {
-                pin_error.set(Some(e));
-                return;
-            }
+        let Some(pin) = take_new_pin() else {
+            return;
         };
-        pin_error.set(None);
         message.set(None);
         leptos::task::spawn_local(async move {
             let result = state.change_pin(&pin).await;
