@@ -23,6 +23,7 @@ pub mod model;
 pub mod period;
 pub mod plan;
 pub mod registers;
+pub mod replay;
 pub mod rules;
 pub mod search;
 pub mod sections;

@@ -43,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/sync/push", post(push))
         .route("/sync/pull", post(pull))
         .route("/sync/snapshot", post(snapshot))
+        .route("/sync/identity", get(crate::restore::identity_route))
+        .route("/sync/replay", post(crate::restore::replay_route))
         .route("/conflicts", get(conflicts))
         .route("/conflicts/settle", post(settle))
         .route("/township/summary", get(summary))

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod db;
 pub mod error;
 pub mod json;
+pub mod restore;
 pub mod static_files;
 pub mod sync;
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use fieldbook_server::auth::Role;
+use fieldbook_server::restore::{self, DataFolderLock};
 use fieldbook_server::{AppConfig, Db, admin, app, db::sqlite_url, system_clock};
 use tracing_subscriber::EnvFilter;
 
@@ -90,6 +91,32 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Copy the database while the server runs (SQLite: a consistent copy
+    /// by VACUUM INTO; PostgreSQL: pg_dump, or the command to run).
+    Backup {
+        /// The new file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup in place of the data folder's database (SQLite; the
+    /// server must be stopped). The old database is kept aside; the
+    /// database gets a new identity, so that phones send back what the
+    /// backup lacks. For PostgreSQL, prints the commands to run.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Days the restored server takes phones' replayed changes.
+        #[arg(long, default_value_t = restore::DEFAULT_REPLAY_DAYS)]
+        replay_days: u64,
+    },
+    /// After restoring a PostgreSQL database by hand: give it a new
+    /// identity and the server a new device id (run with the server
+    /// stopped).
+    RenewIdentity {
+        /// Days the restored server takes phones' replayed changes.
+        #[arg(long, default_value_t = restore::DEFAULT_REPLAY_DAYS)]
+        replay_days: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,10 +176,36 @@ async fn main() -> anyhow::Result<()> {
         Some(url) => url.clone(),
         None => sqlite_url(&cli.database.data_dir.join("fieldbook.db")),
     };
-    let db = Db::connect(&url).await?;
     let now = || (system_clock())();
+    if let Some(Command::Restore { file, replay_days }) = &cli.command {
+        return restore_command(&cli.database, file, *replay_days, now()).await;
+    }
+    // A serving process holds its data folder's lock, so that `restore`
+    // can tell it is running.
+    let _lock = match (&cli.command, &cli.database.database_url) {
+        (None, None) => Some(DataFolderLock::take(&cli.database.data_dir)?),
+        _ => None,
+    };
+    let db = Db::connect(&url).await?;
     match cli.command {
         None => serve(cli.serve, db).await,
+        Some(Command::Restore { .. }) => unreachable!("handled before the database opens"),
+        Some(Command::Backup { out }) => {
+            match restore::backup(&db, &url, &out).await? {
+                restore::Backup::Written(path) => println!("backup written to {}", path.display()),
+                restore::Backup::Command(command) => {
+                    println!("pg_dump is not installed here; run where it is:\n{command}")
+                }
+            }
+            db.pool.close().await;
+            Ok(())
+        }
+        Some(Command::RenewIdentity { replay_days }) => {
+            let renewed = restore::renew_identity(&db, now(), replay_days).await?;
+            print_renewed(&renewed);
+            db.pool.close().await;
+            Ok(())
+        }
         Some(Command::Village(VillageCommand::Add { name, township })) => {
             let id = admin::add_village(&db, &name, &township, now()).await?;
             println!("{id}");
@@ -220,6 +273,51 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// `restore FILE`: SQLite in place; for PostgreSQL, the commands.
+async fn restore_command(
+    database: &DatabaseArgs,
+    file: &std::path::Path,
+    replay_days: u64,
+    now_ms: u64,
+) -> anyhow::Result<()> {
+    if database.database_url.is_some() {
+        println!(
+            "For PostgreSQL, stop the server, then run:\n{}\nthen start the server.",
+            restore::pg_restore_commands(file)
+        );
+        return Ok(());
+    }
+    let restored = restore::restore_sqlite(&database.data_dir, file, now_ms, replay_days).await?;
+    if let Some(kept) = &restored.kept {
+        println!(
+            "the database that was in place is kept as {}",
+            kept.display()
+        );
+    }
+    println!(
+        "restored {} into {}",
+        file.display(),
+        database.data_dir.join(restore::DB_FILE).display()
+    );
+    print_renewed(&restored.renewed);
+    Ok(())
+}
+
+fn print_renewed(renewed: &restore::Renewed) {
+    println!(
+        "new database identity {} (change log head {}); the server's new device id is {}",
+        renewed.identity.database, renewed.identity.restored_cursor, renewed.device.0
+    );
+    if let Some(until) = renewed.identity.replay_until_ms
+        && let Some(at) = chrono::DateTime::from_timestamp_millis(until as i64)
+    {
+        println!(
+            "phones send back what the backup lacks at their next sync, until {}",
+            at.to_rfc3339()
+        );
     }
 }
 

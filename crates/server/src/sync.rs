@@ -206,7 +206,16 @@ async fn apply_group(
     for (user, request, now_ms) in work {
         let before = cursor;
         let mut savepoint = tx.begin().await?;
-        match apply_push(&mut savepoint, &user, request, now_ms, &mut cursor).await {
+        match apply_push(
+            &mut savepoint,
+            &user,
+            request,
+            now_ms,
+            &mut cursor,
+            Intake::Push,
+        )
+        .await
+        {
             Ok(response) => {
                 savepoint.commit().await?;
                 results.push(Ok(response));
@@ -226,14 +235,26 @@ async fn apply_group(
     Ok(results)
 }
 
+/// How changes reach [`apply_push`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Intake {
+    /// A device's own push: the device must be the user's.
+    Push,
+    /// Changes a phone held, of any device, sent again to a restored server
+    /// (`crate::restore::replay`): every other check of a push applies.
+    Replay,
+}
+
 /// Applies one push inside `tx`, numbering its changes after `cursor`.
-async fn apply_push(
+pub(crate) async fn apply_push(
     tx: &mut Transaction<'_, Any>,
     user: &User,
     request: PushRequest,
     now_ms: u64,
     cursor: &mut u64,
+    intake: Intake,
 ) -> Result<PushResponse, ApiError> {
+    let _ = intake;
     let mut rejected = request.check();
     let refused: BTreeSet<u64> = rejected.iter().map(|r| r.seq).collect();
     let device = request.device.0.to_string();
