@@ -21,6 +21,8 @@ use serde_json::Value;
 
 use crate::storage::{StorageError, Store};
 
+mod catch_up;
+
 /// localStorage key of the session.
 pub const SESSION_KEY: &str = "fieldbook.session";
 /// localStorage key of the sync preferences and the last good sync.
@@ -383,6 +385,13 @@ pub async fn sync_step(
     if start.local_only {
         return Err(SyncError::DemoData);
     }
+    // A restored server first gets back what it lost; the cursor may move
+    // back, so the step starts from what the store holds then.
+    let start = if catch_up::catch_up_after_restore(store, session).await? {
+        store.sync_start(&session.server).await?
+    } else {
+        start
+    };
     let expired = |(status, e): (u16, SyncError)| {
         if status == 401 {
             SyncError::SessionExpired

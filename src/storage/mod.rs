@@ -45,6 +45,7 @@
 mod error;
 mod idb;
 mod lock;
+mod restore_store;
 mod schema;
 pub mod seal;
 mod sync_store;

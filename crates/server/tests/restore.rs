@@ -353,9 +353,18 @@ async fn settle_one(live: &Live, officer: &str, village: &str) -> ChangeId {
     assert_eq!(status, StatusCode::OK, "{body}");
     let conflict = &body["conflicts"][0];
     if !conflict.is_object() {
-        for row in sqlx::query("SELECT kind, state, conflicts FROM records").fetch_all(&live.db.pool).await.unwrap() {
+        for row in sqlx::query("SELECT kind, state, conflicts FROM records")
+            .fetch_all(&live.db.pool)
+            .await
+            .unwrap()
+        {
             let state: Value = serde_json::from_str(&row.get::<String, _>(1)).unwrap();
-            eprintln!("{} {} {}", row.get::<String, _>(0), row.get::<i64, _>(2), state["fields"]["group"]);
+            eprintln!(
+                "{} {} {}",
+                row.get::<String, _>(0),
+                row.get::<i64, _>(2),
+                state["fields"]["group"]
+            );
         }
     }
     assert!(conflict.is_object(), "an open conflict to settle: {body}");
