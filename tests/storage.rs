@@ -842,3 +842,66 @@ async fn a_snapshot_is_taken_in_page_by_page_then_pulls_go_on_from_its_cursor() 
     other.save(None, &village(), 1_000.0).await.unwrap();
     assert_eq!(other.snapshot_point(server).await.unwrap(), None);
 }
+
+/// After a server restore: every change the store holds (pulled ones rebuilt
+/// from their compact state, this phone's acknowledged edit, a losing value)
+/// is there to be sent back, and the identity is taken on with the pull
+/// cursor moved back, never forward.
+#[wasm_bindgen_test]
+async fn a_restored_server_gets_back_every_held_change_and_the_cursor_moves_back() {
+    let store = fresh("t-restore").await;
+    let server = "https://township.example/";
+    assert_eq!(store.server_identity(server).await.unwrap(), None);
+    let household = Household::new(id(2), id(1), "001");
+    let remote = changes_of(&household, 9, 5_000);
+    store
+        .apply_pulled(server, &remote, 40, 6_000.0)
+        .await
+        .unwrap();
+    let mut here = household.clone();
+    here.phone = Some("13800000000".into());
+    let mine = store.save(Some(&household), &here, 5_500.0).await.unwrap();
+    let ids: Vec<_> = mine.iter().map(Change::id).collect();
+    store.acknowledge(&ids).await.unwrap();
+    assert_eq!(store.outbox_len().await.unwrap(), 0);
+    let mut older = remote[0].clone();
+    older.field = "phone".into();
+    older.value = json!("13911111111");
+    older.seq = 99;
+    older.ts = Hlc::new(5_200, 0);
+    older.supersedes = Vec::new();
+    store
+        .apply_pulled(server, std::slice::from_ref(&older), 41, 7_000.0)
+        .await
+        .unwrap();
+
+    let held = store.held_states().await.unwrap();
+    let replay = fieldbook_core::replay::replay_changes(held.iter());
+    for change in remote.iter().chain(&mine).chain([&older]) {
+        assert!(replay.contains(change), "{change:?}");
+    }
+    assert_eq!(replay.len(), remote.len() + mine.len() + 1);
+
+    let (first, second) = (id(50), id(51));
+    store.take_on_identity(server, first, None).await.unwrap();
+    assert_eq!(store.server_identity(server).await.unwrap(), Some(first));
+    assert_eq!(store.pull_cursor(server).await.unwrap(), 41);
+    store
+        .take_on_identity(server, second, Some(30))
+        .await
+        .unwrap();
+    assert_eq!(store.server_identity(server).await.unwrap(), Some(second));
+    assert_eq!(store.pull_cursor(server).await.unwrap(), 30);
+    store
+        .take_on_identity(server, second, Some(35))
+        .await
+        .unwrap();
+    assert_eq!(store.pull_cursor(server).await.unwrap(), 30, "only back");
+    assert_eq!(
+        store
+            .server_identity("https://other.example/")
+            .await
+            .unwrap(),
+        None
+    );
+}
