@@ -1,7 +1,9 @@
 //! `cargo xtask soak`: the reliability tests at length. The randomized
 //! convergence cases (crates/server/tests/convergence.rs) for many seeds,
 //! and the crash test (crates/server/tests/process.rs) with many SIGKILLs
-//! during pushes and pulls, on SQLite and on a throwaway PostgreSQL. Prints
+//! during pushes and pulls, on SQLite and on a throwaway PostgreSQL, and
+//! the restore test (crates/server/tests/restore.rs) with 50 rounds of
+//! pushes after the backup. Prints
 //! the counts and any failing seed; `--seed S` re-runs one case alone.
 
 use std::path::Path;
@@ -98,6 +100,19 @@ pub fn command(root: &Path, args: &[String]) -> Result<()> {
     );
     if !ok {
         failures.push("crash on SQLite".to_string());
+    }
+    let restore_rounds = vec![("FIELDBOOK_RESTORE_ROUNDS", "50".to_string())];
+    let (ok, _) = server_test(
+        "restore",
+        &["phones_bring_back_what_a_restored_backup_lacks", "--exact"],
+        &restore_rounds,
+    )?;
+    println!(
+        "restore, SQLite: 50 rounds of pushes after the backup, then phones replay: {}",
+        if ok { "everything back" } else { "FAILED" }
+    );
+    if !ok {
+        failures.push("restore on SQLite".to_string());
     }
     let postgres = TestPostgres::start(&root.join("target/postgres"))?;
     let mut env = kills;
