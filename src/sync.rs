@@ -405,10 +405,11 @@ pub async fn sync_step(
     state.to_push = outbox.values().map(Vec::len).sum();
     progress(state);
     let mut refused = Vec::new();
+    let own = store.device_id();
     for (device, changes) in outbox {
         for batch in changes.chunks(PUSH_BATCH) {
             let sent = js_sys::Date::now();
-            let answer: PushResponse = post(
+            let answer: PushResponse = match post(
                 &session.url("/api/v1/sync/push"),
                 Some(&session.token),
                 &PushRequest {
@@ -417,7 +418,20 @@ pub async fn sync_step(
                 },
             )
             .await
-            .map_err(expired)?;
+            {
+                Ok(answer) => answer,
+                // Another phone's changes (taken in from its backup file)
+                // that this account may not send: the server says whose
+                // they are. They stay in the outbox, the worker is told,
+                // and the rest of the sync goes on.
+                Err((403, SyncError::Server(reason))) if device != own => {
+                    refused.extend(batch.iter().map(|c| format!("{}: {reason}", describe(c))));
+                    state.pushed += batch.len();
+                    progress(state);
+                    continue;
+                }
+                Err(e) => return Err(expired(e)),
+            };
             note_server_time(answer.server_time_ms, sent);
             let accepted: Vec<ChangeId> = answer
                 .accepted

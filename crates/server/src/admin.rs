@@ -29,6 +29,9 @@ pub async fn server_device(db: &Db) -> anyhow::Result<DeviceId> {
         return Ok(DeviceId(Uuid::parse_str(&row.get::<String, _>(0))?));
     }
     let device = DeviceId(Uuid::new_v4());
+    // Registered as the server's before it is used, so that no push can
+    // ever take it (a new id is unknown to every phone anyway).
+    crate::devices::register_server(db, &device.0.to_string(), 0).await?;
     sqlx::query(
         "INSERT INTO server_meta (name, value) VALUES ('device', $1) ON CONFLICT DO NOTHING",
     )

@@ -267,6 +267,13 @@ async fn device_key(
     ClientAddr(address): ClientAddr,
     ApiJson(request): ApiJson<DeviceKeyRequest>,
 ) -> Result<Json<DeviceKeyResponse>, ApiError> {
+    // A revoked phone, or another user's, gets no recovery secret.
+    let device = request.device.to_string();
+    let mut tx = state.db.pool.begin().await?;
+    if let Some(refusal) = crate::devices::check(&mut tx, &session.user, &device).await? {
+        return Err(ApiError::Forbidden(refusal.reason(&device)));
+    }
+    tx.rollback().await?;
     let mut attempt = PasswordAttempt::start(&state, &session.user.username, address).await?;
     let now = attempt.now_ms;
     let hash: String = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
@@ -283,7 +290,9 @@ async fn device_key(
         return Err(ApiError::Unauthorized("wrong password"));
     }
     attempt.succeeded();
-    let device = request.device.to_string();
+    // The secret and the device's binding to the user, together.
+    let mut tx = state.db.pool.begin().await?;
+    crate::devices::claim(&mut tx, &session.user, &device, now).await?;
     // Made once: a second request (another tab, a retry) finds the first.
     sqlx::query(
         "INSERT INTO device_keys (user_id, device_id, secret, created_ms) VALUES ($1, $2, $3, $4) \
@@ -293,8 +302,9 @@ async fn device_key(
     .bind(&device)
     .bind(new_device_secret())
     .bind(now as i64)
-    .execute(&state.db.pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     let row = sqlx::query(
         "SELECT secret, created_ms FROM device_keys WHERE user_id = $1 AND device_id = $2",
     )

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod db;
+pub mod devices;
 pub mod error;
 pub mod json;
 pub mod restore;

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use fieldbook_server::auth::Role;
 use fieldbook_server::restore::{self, DataFolderLock};
-use fieldbook_server::{AppConfig, Db, admin, app, db::sqlite_url, system_clock};
+use fieldbook_server::{AppConfig, Db, admin, app, db::sqlite_url, devices, system_clock};
 use tracing_subscriber::EnvFilter;
 
 /// Fieldbook's township server: serves the app to phones and syncs their
@@ -73,6 +73,9 @@ enum Command {
     /// Users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Phones: which user each belongs to, and revoking a lost one.
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Load the synthetic data of `--size` (small, village or township: 50
     /// villages) as the server's own records, for demonstrations and
     /// benchmarks.
@@ -132,6 +135,22 @@ enum VillageCommand {
     },
     /// List the villages.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// List the devices (phones and the server's own), last seen first.
+    List {
+        /// Only this user's phones.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Stop a phone from syncing and from fetching its lock's recovery
+    /// secret. Reset the user's password too when the phone is lost.
+    Revoke {
+        /// The device id (`device list` shows it).
+        device: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -250,6 +269,25 @@ async fn main() -> anyhow::Result<()> {
             println!("{username} can no longer sign in");
             Ok(())
         }
+        Some(Command::Device(DeviceCommand::List { user })) => {
+            for d in devices::list(&db, user.as_deref()).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    d.device,
+                    d.username.as_deref().unwrap_or("-"),
+                    d.kind,
+                    day_of(d.first_seen_ms),
+                    day_of(d.last_seen_ms),
+                    if d.revoked { "revoked" } else { "active" }
+                );
+            }
+            Ok(())
+        }
+        Some(Command::Device(DeviceCommand::Revoke { device })) => {
+            devices::revoke(&db, device.trim()).await?;
+            println!("device {device} is revoked: it can no longer sync");
+            Ok(())
+        }
         Some(Command::LoadDemo { size, seed }) => {
             let size = match size.as_str() {
                 "small" => fieldbook_core::generate::Size::Small,
@@ -319,6 +357,12 @@ fn print_renewed(renewed: &restore::Renewed) {
             at.to_rfc3339()
         );
     }
+}
+
+/// A time as `2026-12-06 19:30` (UTC).
+fn day_of(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string())
 }
 
 /// A password from standard input (its first line) or, at a terminal, asked

@@ -138,6 +138,17 @@ pub async fn renew_identity(db: &Db, now_ms: u64, replay_days: u64) -> anyhow::R
     set_meta(&mut tx, "restored_ms", &now_ms.to_string()).await?;
     set_meta(&mut tx, "replay_until_ms", &until.to_string()).await?;
     set_meta(&mut tx, "device", &device.0.to_string()).await?;
+    // The new id is the server's before anything uses it, so that no push
+    // can ever take it; the old one stays the server's too.
+    sqlx::query(
+        "INSERT INTO devices (device_id, user_id, kind, first_seen_ms, last_seen_ms, revoked) \
+         VALUES ($1, NULL, $2, $3, $3, 0) ON CONFLICT (device_id) DO NOTHING",
+    )
+    .bind(device.0.to_string())
+    .bind(crate::devices::KIND_SERVER)
+    .bind(now_ms as i64)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Renewed {
         identity: DatabaseIdentity {

@@ -10,6 +10,9 @@
 //! committed late.
 //! A change already held (same device and number, same content) is
 //! accepted again and applied nothing; with other content it is rejected.
+//! A push under a device of another user, of the server, or revoked fails
+//! whole with 403 and changes nothing ([`devices`]); the first push the
+//! server takes from a new device binds it to the user.
 //! A change to a record outside the user's villages fails the whole push
 //! with 403 and changes nothing.
 //!
@@ -31,6 +34,7 @@ use tokio::sync::oneshot;
 
 use crate::auth::User;
 use crate::db::Db;
+use crate::devices;
 use crate::error::ApiError;
 
 /// The most changes one push may carry.
@@ -254,10 +258,26 @@ pub(crate) async fn apply_push(
     cursor: &mut u64,
     intake: Intake,
 ) -> Result<PushResponse, ApiError> {
-    let _ = intake;
+    let device = request.device.0.to_string();
+    // The device must be the user's (or new); so must every other device a
+    // change names, though such a change is refused below in any case.
+    let others: BTreeSet<String> = request
+        .changes
+        .iter()
+        .filter(|c| c.device != request.device)
+        .map(|c| c.device.0.to_string())
+        .collect();
+    // A replay carries other devices' changes by design (see
+    // `crate::restore`): it checks villages, not devices.
+    if intake == Intake::Push {
+        for device in std::iter::once(&device).chain(&others) {
+            if let Some(refusal) = devices::check(tx, user, device).await? {
+                return Err(ApiError::Forbidden(refusal.reason(device)));
+            }
+        }
+    }
     let mut rejected = request.check();
     let refused: BTreeSet<u64> = rejected.iter().map(|r| r.seq).collect();
-    let device = request.device.0.to_string();
 
     // What the server already holds of this device's numbers.
     let held = held_changes(tx, &device, &request.changes).await?;
@@ -357,6 +377,12 @@ pub(crate) async fn apply_push(
     }
     records.store(tx).await?;
     mark_synced(tx, user, now_ms).await?;
+    // The device is bound to the user by the first push the server takes
+    // (a push refused whole binds nothing). A replay binds nothing: its
+    // devices are anyone's.
+    if !accepted.is_empty() && intake == Intake::Push {
+        devices::claim(tx, user, &device, now_ms).await?;
+    }
 
     accepted.sort_unstable();
     rejected.sort_by_key(|r| r.seq);

@@ -207,10 +207,15 @@ on_both! {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["message"], "wrong password");
 
-        // Another user asking for the same device gets her own secret,
-        // never wang's.
+        // Another user never gets wang's secret: the phone is wang's now
+        // (devices belong to users), so li asking for it is refused; her
+        // own phone gets a secret of its own.
         let li = t.login("li").await;
-        let (status, hers) = t.post("/api/v1/device-key", Some(&li), &ask).await;
+        let (status, refused) = t.post("/api/v1/device-key", Some(&li), &ask).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        assert!(!refused.to_string().contains(&secret));
+        let hers_ask = json!({"device": "0190a5c8-1111-7000-8000-000000000002", "password": PASSWORD});
+        let (status, hers) = t.post("/api/v1/device-key", Some(&li), &hers_ask).await;
         assert_eq!(status, StatusCode::OK);
         assert_ne!(hers["secret"], secret.as_str());
         let (_, wangs) = t.post("/api/v1/device-key", Some(&wang), &ask).await;
@@ -280,7 +285,11 @@ on_both! {
         }
         assert_eq!(t.changes_from(phone).await, changes.len() as i64, "applied once");
         let after = t.snapshot().await;
-        assert_eq!(after.len() - before.len(), changes.len() + 1, "the changes and one record");
+        assert_eq!(
+            after.len() - before.len(),
+            changes.len() + 2,
+            "the changes, one record and the phone bound to its user"
+        );
         // A retry with the same numbers but other content is refused.
         let mut altered = changes.clone();
         altered[0].value = json!("tampered");

@@ -629,6 +629,28 @@ async fn restored_phones_converge(store: Store) {
         new_settle.device, old_settle.device,
         "a restored server takes a new device id"
     );
+    // Both ids are the server's: no phone can push under either.
+    for server_device in [new_settle.device, old_settle.device] {
+        let kind: String = sqlx::query("SELECT kind FROM devices WHERE device_id = $1")
+            .bind(server_device.0.to_string())
+            .fetch_one(&live.db.pool)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(kind, "server");
+        let mut forged = phones[0].replica.changes().next().unwrap().clone();
+        forged.device = server_device;
+        forged.seq = 1_000_000;
+        let (status, body) = live
+            .call(
+                "POST",
+                "/api/v1/sync/push",
+                Some(&phones[0].token),
+                Some(&json!({"device": server_device, "changes": [forged]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    }
 
     // Phones sync (one edits first), then all pull once more.
     phones[2].add_household("1000");

@@ -280,12 +280,22 @@ impl TestServer {
                 "villages",
                 "SELECT id || ' ' || name FROM villages ORDER BY id",
             ),
+            (
+                "devices",
+                "SELECT device_id || ' ' || COALESCE(user_id, '-') || ' ' || kind || ' ' \
+                 || CAST(revoked AS TEXT) FROM devices ORDER BY device_id",
+            ),
         ] {
             for row in sqlx::query(sql).fetch_all(&self.db.pool).await.unwrap() {
                 out.push(format!("{table}: {}", row.get::<String, _>(0)));
             }
         }
         out
+    }
+
+    /// The server's own device id.
+    pub async fn server_device(&self) -> DeviceId {
+        admin::server_device(&self.db).await.unwrap()
     }
 
     /// How many changes the log holds from `device`.
