@@ -59,16 +59,25 @@ pub const LOCK_FILE: &str = "fieldbook.lock";
 
 /// The database's identity, made on first use.
 pub async fn identity(db: &Db, now_ms: u64) -> Result<DatabaseIdentity, ApiError> {
-    // Made once: a second caller (another process) finds the first's.
-    for (name, value) in [
-        ("database_id", Uuid::new_v4().to_string()),
-        ("restored_cursor", "0".to_string()),
-    ] {
-        sqlx::query("INSERT INTO server_meta (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+    let made = sqlx::query("SELECT value FROM server_meta WHERE name = 'database_id'")
+        .fetch_optional(&db.pool)
+        .await?
+        .is_some();
+    // Made once (every sync reads it: no write then); a second caller
+    // (another process) finds the first's.
+    if !made {
+        for (name, value) in [
+            ("database_id", Uuid::new_v4().to_string()),
+            ("restored_cursor", "0".to_string()),
+        ] {
+            sqlx::query(
+                "INSERT INTO server_meta (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
             .bind(name)
             .bind(value)
             .execute(&db.pool)
             .await?;
+        }
     }
     let rows = sqlx::query(
         "SELECT name, value FROM server_meta \
