@@ -14,6 +14,11 @@
 //! The limits are the constants below, kept together so each can be
 //! adjusted in one place; the message texts quote them, and a test checks
 //! that they agree.
+//!
+//! Each `validate_*` also adds the problems of the record's own field limits
+//! ([`crate::limits`]: lengths, ranges, dates, bytes), which the server
+//! applies to every value a phone sends; so a form refuses all the server
+//! would, and shows why before a push.
 
 use std::collections::HashSet;
 use std::ops::RangeInclusive;
