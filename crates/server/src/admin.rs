@@ -115,6 +115,10 @@ pub async fn add_village(db: &Db, name: &str, township: &str, now_ms: u64) -> an
     if village.name.is_empty() {
         anyhow::bail!("the village needs a name");
     }
+    // The limits every copy checks (a phone's backup import too).
+    if let Some(problem) = fieldbook_core::limits::village_limits(&village).first() {
+        anyhow::bail!("the village's {}: {}", problem.field, problem.en());
+    }
     let device = server_device(db).await?;
     let mut tx = db.pool.begin().await?;
     sqlx::query("INSERT INTO villages (id, name, township, created_ms) VALUES ($1, $2, $3, $4)")

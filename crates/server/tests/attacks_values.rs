@@ -618,6 +618,17 @@ on_both! {
         }
     }
 
+    async fn village_add_keeps_the_limits_that_every_copy_checks(t: &TestServer) {
+        let before = t.snapshot().await;
+        let long_name = fieldbook_server::admin::add_village(&t.db, &"村".repeat(31), "石桥镇", t.now()).await;
+        let message = long_name.expect_err("a 31-character name").to_string();
+        assert!(message.contains("name: The name can have at most 30 characters."), "{message}");
+        let long_township = fieldbook_server::admin::add_village(&t.db, "新村", &"镇".repeat(31), t.now()).await;
+        let message = long_township.expect_err("a 31-character township").to_string();
+        assert!(message.contains("township"), "{message}");
+        assert_eq!(t.snapshot().await, before);
+    }
+
     async fn a_change_at_the_limits_is_taken(t: &TestServer) {
         let r = Records::new(t).await;
         let good = [
