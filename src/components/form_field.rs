@@ -31,6 +31,11 @@ pub fn TextField(
     /// Mark as required.
     #[prop(optional)]
     required: bool,
+    /// The most characters the core takes for this field
+    /// (`fieldbook_core::validate::MAX_*_CHARS`): the input stops there, so
+    /// a worker does not type what the form (and the server) would refuse.
+    #[prop(optional)]
+    max_chars: Option<usize>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let id = format!("field-{}", field.replace('.', "-"));
@@ -48,6 +53,7 @@ pub fn TextField(
             type=kind
             data-testid=field.replace('.', "-")
             aria-invalid=move || error().is_some().to_string()
+            maxlength=max_chars.map(|n| n.to_string())
             bind:value=value
         />
         <p class="error field-error" role="alert" data-testid=format!("{}-error", field.replace('.', "-"))>

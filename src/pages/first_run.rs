@@ -5,7 +5,7 @@ use chrono::Datelike;
 use fieldbook_core::Village;
 use fieldbook_core::generate::{Size, generate};
 use fieldbook_core::templates::{Template, TemplateId, builtin, empty_plan};
-use fieldbook_core::validate::validate_village;
+use fieldbook_core::validate::{MAX_NAME_CHARS, validate_village};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -115,10 +115,10 @@ pub fn FirstRun() -> impl IntoView {
             <label class="field-label" for="village-name">
                 {move || i18n.t(Key::VillageName)} " *"
             </label>
-            <input id="village-name" data-testid="village-name" class="text" bind:value=name autocomplete="off"/>
+            <input id="village-name" data-testid="village-name" class="text" maxlength=MAX_NAME_CHARS.to_string() bind:value=name autocomplete="off"/>
             <FieldError message=name_error/>
             <label class="field-label" for="township">{move || i18n.t(Key::Township)}</label>
-            <input id="township" class="text" bind:value=township/>
+            <input id="township" class="text" maxlength=MAX_NAME_CHARS.to_string() bind:value=township/>
             <label class="field-label" for="plan-year">{move || i18n.t(Key::PlanYear)}</label>
             <input id="plan-year" data-testid="plan-year" class="text" inputmode="numeric" bind:value=year/>
             <Show when=move || year_error.get()>

@@ -2,7 +2,9 @@
 //! beside each field.
 
 use fieldbook_core::Household;
-use fieldbook_core::validate::{Problem, validate_household};
+use fieldbook_core::validate::{
+    MAX_LINE_CHARS, MAX_NOTE_CHARS, MAX_SHORT_TEXT_CHARS, Problem, validate_household,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -148,12 +150,12 @@ fn HouseholdForm(
     view! {
         <section class="section" data-testid="household-form">
             <h2>{move || i18n.t(if before.with_value(Option::is_some) { Key::EditHousehold } else { Key::AddHousehold })}</h2>
-            <TextField label=Key::HouseholdNumber field="number" value=number problems required=true/>
-            <TextField label=Key::VillagerGroup field="group" value=group problems/>
-            <TextField label=Key::Address field="address" value=address problems/>
-            <TextField label=Key::Phone field="phone" value=phone problems kind="tel"/>
+            <TextField label=Key::HouseholdNumber field="number" value=number problems required=true max_chars=MAX_SHORT_TEXT_CHARS/>
+            <TextField label=Key::VillagerGroup field="group" value=group problems max_chars=MAX_SHORT_TEXT_CHARS/>
+            <TextField label=Key::Address field="address" value=address problems max_chars=MAX_LINE_CHARS/>
+            <TextField label=Key::Phone field="phone" value=phone problems kind="tel" max_chars=MAX_SHORT_TEXT_CHARS/>
             <fieldset class="checks">{flag_boxes}</fieldset>
-            <TextField label=Key::Notes field="notes" value=notes problems/>
+            <TextField label=Key::Notes field="notes" value=notes problems max_chars=MAX_NOTE_CHARS/>
             <Show when=move || !problems.with(Vec::is_empty)>
                 <p class="error" role="alert">{move || i18n.t(Key::FixErrors)}</p>
             </Show>

@@ -7,7 +7,9 @@ use fieldbook_core::model::{
     Contraception, DeregisterReason, Living, MaritalStatus, Method, MigrantCertificate, Pregnancy,
     Sex,
 };
-use fieldbook_core::validate::{Problem, validate_person};
+use fieldbook_core::validate::{
+    MAX_LINE_CHARS, MAX_NAME_CHARS, MAX_SHORT_TEXT_CHARS, Problem, validate_person,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -202,7 +204,7 @@ fn PersonForm(
     view! {
         <section class="section" data-testid="person-form">
             <h2>{move || i18n.t(if before.with_value(Option::is_some) { Key::EditPerson } else { Key::AddPerson })}</h2>
-            <TextField label=Key::Name field="name" value=name problems required=true/>
+            <TextField label=Key::Name field="name" value=name problems required=true max_chars=MAX_NAME_CHARS/>
             <span class="field-label">{move || i18n.t(Key::Sex)}</span>
             <div class="choices" role="group">
                 {[Sex::Female, Sex::Male].into_iter().map(|s| view! {
@@ -212,7 +214,7 @@ fn PersonForm(
                 }).collect_view()}
             </div>
             <TextField label=Key::BirthDate field="birth_date" value=birth problems kind="date"/>
-            <TextField label=Key::Relation field="relation" value=relation problems/>
+            <TextField label=Key::Relation field="relation" value=relation problems max_chars=MAX_SHORT_TEXT_CHARS/>
             <label class="field-label" for="marital">{move || i18n.t(Key::Marital)}</label>
             <select id="marital" data-testid="marital" on:change=move |ev| {
                 let v = event_target_value(&ev);
@@ -221,7 +223,7 @@ fn PersonForm(
                 }
             }>{marital_options}</select>
             <p class="error field-error" role="alert">{move || problems.with(|p| problem_text(p, "marital", zh()))}</p>
-            <TextField label=Key::Phone field="phone" value=phone problems kind="tel"/>
+            <TextField label=Key::Phone field="phone" value=phone problems kind="tel" max_chars=MAX_SHORT_TEXT_CHARS/>
             <TextField label=Key::Children field="children" value=children problems/>
 
             <label class="field-label" for="living">{move || i18n.t(Key::Living)}</label>
@@ -235,8 +237,8 @@ fn PersonForm(
                     .collect_view()}
             </select>
             <Show when=move || matches!(living.get(), "out" | "in")>
-                <TextField label=Key::MigrantPlace field="living.place" value=place problems required=true/>
-                <TextField label=Key::CertificateNumber field="certificate.number" value=certificate problems/>
+                <TextField label=Key::MigrantPlace field="living.place" value=place problems required=true max_chars=MAX_LINE_CHARS/>
+                <TextField label=Key::CertificateNumber field="certificate.number" value=certificate problems max_chars=MAX_SHORT_TEXT_CHARS/>
                 <TextField label=Key::CertificateExpires field="certificate.expires" value=certificate_expires problems kind="date"/>
             </Show>
             <Show when=move || living.get() != "resident">
@@ -279,7 +281,7 @@ fn PersonForm(
             <Show when=move || sex.get() == Sex::Female>
                 <TextField label=Key::Menopause field="menopause" value=menopause problems kind="date"/>
             </Show>
-            <TextField label=Key::Exemption field="exemption" value=exemption problems/>
+            <TextField label=Key::Exemption field="exemption" value=exemption problems max_chars=MAX_LINE_CHARS/>
 
             <Show when=move || !problems.with(Vec::is_empty)>
                 <p class="error" role="alert" data-testid="form-errors">{move || i18n.t(Key::FixErrors)}</p>

@@ -328,7 +328,7 @@ fn TaskRow(
                     <label class="field-label">{move || i18n.t(Key::HouseholdsReached)}</label>
                     <input class="text" inputmode="numeric" data-testid="tick-reached" bind:value=reached/>
                     <label class="field-label">{move || i18n.t(Key::Notes)}</label>
-                    <input class="text" data-testid="tick-note" bind:value=note/>
+                    <input class="text" data-testid="tick-note" maxlength=fieldbook_core::validate::MAX_NOTE_CHARS.to_string() bind:value=note/>
                     <div class="actions">
                         <button class="primary" data-testid="tick-save" on:click=confirm>{move || i18n.t(Key::Save)}</button>
                         <button on:click=move |_| editing.set(false)>{move || i18n.t(Key::Cancel)}</button>
@@ -434,7 +434,7 @@ fn MeasureEditor(
             <Show when=move || open.get()>
                 <div class="tick-form">
                     <label class="field-label">{move || i18n.t(Key::MeasureTitle)}</label>
-                    <input class="text" data-testid="measure-title" bind:value=title/>
+                    <input class="text" data-testid="measure-title" maxlength=fieldbook_core::validate::MAX_LINE_CHARS.to_string() bind:value=title/>
                     <label class="field-label">{move || i18n.t(Key::Recurrence)}</label>
                     <select data-testid="measure-recurrence" on:change=move |ev| {
                         let value = event_target_value(&ev);

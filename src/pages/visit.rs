@@ -427,7 +427,10 @@ fn VisitForm(
             </p>
 
             <label class="field-label" for="visit-notes">{move || i18n.t(Key::Notes)}</label>
-            <textarea id="visit-notes" class="text" bind:value=notes></textarea>
+            <textarea id="visit-notes" class="text" maxlength=fieldbook_core::validate::MAX_NOTE_CHARS.to_string() bind:value=notes></textarea>
+            <p class="error field-error" role="alert" data-testid="notes-error">
+                {move || problems.with(|p| problem_for(p, "notes", i18n))}
+            </p>
 
             <Show when=move || !problems.with(Vec::is_empty)>
                 <p class="error" role="alert" data-testid="form-errors">{move || i18n.t(Key::FixErrors)}</p>

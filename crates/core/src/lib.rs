@@ -19,6 +19,7 @@ pub mod data;
 pub mod generate;
 pub mod indicators;
 pub mod labels;
+pub mod limits;
 pub mod model;
 pub mod period;
 pub mod plan;

@@ -33,17 +33,44 @@ pub struct Table {
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl Table {
-    /// The table as CSV: UTF-8 with a BOM, a header line, then the rows.
+    /// The table as CSV: UTF-8 with a BOM, a header line, then the rows,
+    /// every cell made safe to open in a spreadsheet ([`safe_cell`]).
     pub fn to_csv(&self) -> Vec<u8> {
         let mut writer = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(UTF8_BOM.to_vec());
         // Writing to a Vec cannot fail, and every row has the header's width.
-        writer.write_record(&self.headers).expect("in-memory CSV");
+        writer
+            .write_record(self.headers.iter().map(|h| safe_cell(h).into_owned()))
+            .expect("in-memory CSV");
         for row in &self.rows {
-            writer.write_record(row).expect("in-memory CSV");
+            writer
+                .write_record(row.iter().map(|cell| safe_cell(cell).into_owned()))
+                .expect("in-memory CSV");
         }
         writer.into_inner().expect("in-memory CSV")
+    }
+}
+
+/// The characters that make a spreadsheet read a cell as a formula (or, for
+/// tab and carriage return, that some spreadsheets strip before looking
+/// for one).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell as it is safe to open in Excel, LibreOffice or WPS: one that
+/// begins with `=`, `+`, `-`, `@`, a tab or a carriage return gets a `'`
+/// in front, so a name typed as `=HYPERLINK(…)` shows as text instead of
+/// running as a formula (OWASP's "CSV injection"). Every other cell is
+/// left as it is.
+///
+/// A negative number would be prefixed too and open as text; no register
+/// has one (counts, ages and percentages are never negative), so every
+/// cell is treated alike rather than guessing which text is a number.
+pub fn safe_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(FORMULA_STARTS) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
     }
 }
 
@@ -992,6 +1019,51 @@ mod tests {
             .records()
             .map(|r| r.unwrap().iter().map(str::to_string).collect())
             .collect()
+    }
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
+        let names = [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+86 138",
+            "-1+2",
+            "@SUM(A1)",
+            "\t=1+1",
+            "\r=1+1",
+        ];
+        let table = Table {
+            title: "测试".into(),
+            headers: vec!["姓名", "备注"],
+            rows: names
+                .iter()
+                .map(|n| vec![n.to_string(), format!("王{n}")])
+                .collect(),
+        };
+        let csv = parse(&table.to_csv());
+        for (row, name) in csv[1..].iter().zip(names) {
+            assert_eq!(row[0], format!("'{name}"));
+            assert_eq!(row[1], format!("王{name}"), "only a cell's start counts");
+        }
+        assert_eq!(safe_cell("王秀英"), "王秀英");
+        assert_eq!(safe_cell(""), "");
+        assert_eq!(safe_cell("95.0%"), "95.0%");
+
+        // Through a register built from records, as the app exports it.
+        let mut data = sample();
+        let wang = data
+            .persons
+            .iter_mut()
+            .find(|p| p.name == "王秀英")
+            .unwrap();
+        wang.name = "=HYPERLINK(\"http://x\",\"y\")".into();
+        let rows = roster(&data, id(1), d(2026, 6, 1), &Rules::default());
+        let csv = parse(&roster_table(&rows).to_csv());
+        assert!(
+            csv.iter()
+                .any(|r| r[2] == "'=HYPERLINK(\"http://x\",\"y\")"),
+            "{csv:?}"
+        );
+        assert!(csv.iter().all(|r| r.iter().all(|c| !c.starts_with('='))));
     }
 
     #[test]

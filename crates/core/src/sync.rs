@@ -170,15 +170,22 @@ impl RecordKind {
         if field == ID_FIELD {
             return Err("the id is not a field: it cannot change".to_string());
         }
+        Decoded::from_json(self, Value::Object(self.with_value(field, value)))
+            .map(|_| ())
+            .map_err(|e| format!("field `{field}` of a {self:?}: {e}"))
+    }
+
+    /// The smallest valid record of this kind with `field` set to `value`
+    /// (`null`: left out, taking its default), as a JSON object: what a
+    /// check of one field decodes.
+    pub(crate) fn with_value(self, field: &str, value: &Value) -> Map<String, Value> {
         let mut object = self.template();
         if value.is_null() {
             object.remove(field);
         } else {
             object.insert(field.to_string(), value.clone());
         }
-        Decoded::from_json(self, Value::Object(object))
-            .map(|_| ())
-            .map_err(|e| format!("field `{field}` of a {self:?}: {e}"))
+        object
     }
 }
 
@@ -385,8 +392,10 @@ impl Change {
 
     /// Whether the change is well formed for the server to accept: a change
     /// number from 1 to [`MAX_SEQ`], a known field of its kind, a value that
-    /// fits the field, and not superseding itself. The reason, in English,
-    /// when not.
+    /// fits the field and passes its own limits
+    /// ([`check_field`](crate::limits::check_field): lengths, ranges, dates,
+    /// bytes), and not superseding itself. The reason, in English, naming
+    /// the field's path, when not.
     pub fn validate(&self) -> Result<(), String> {
         if self.seq == 0 {
             return Err("change numbers start at 1".to_string());
@@ -397,7 +406,8 @@ impl Change {
         if self.supersedes.contains(&self.id()) {
             return Err("a change cannot supersede itself".to_string());
         }
-        self.record.kind.check_value(&self.field, &self.value)
+        crate::limits::check_field(self.record.kind, &self.field, &self.value)
+            .map_err(|refusal| refusal.to_string())
     }
 }
 

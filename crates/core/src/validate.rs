@@ -14,6 +14,11 @@
 //! The limits are the constants below, kept together so each can be
 //! adjusted in one place; the message texts quote them, and a test checks
 //! that they agree.
+//!
+//! Each `validate_*` also adds the problems of the record's own field limits
+//! ([`crate::limits`]: lengths, ranges, dates, bytes), which the server
+//! applies to every value a phone sends; so a form refuses all the server
+//! would, and shows why before a push.
 
 use std::collections::HashSet;
 use std::ops::RangeInclusive;
@@ -22,6 +27,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
+use crate::limits;
 use crate::model::{
     Household, Id, Living, MaritalStatus, Method, Person, Pregnancy, Sex, Village, Visit,
 };
@@ -51,6 +57,32 @@ pub const MAX_GOAL_PERMILLE: u16 = 1000;
 pub const DEFECT_LEVELS: RangeInclusive<u8> = 1..=3;
 /// More households reached by one task than this is implausible.
 pub const MAX_HOUSEHOLDS_REACHED: u32 = 100_000;
+/// The longest short text in characters, after trimming: a household
+/// number, a villager group, a phone number, a relation to the head, a
+/// certificate number.
+pub const MAX_SHORT_TEXT_CHARS: usize = 30;
+/// The longest one-line text in characters, after trimming: an address, a
+/// migrant's place, an exemption, a plan's, section's or measure's title
+/// (Chinese or English: the built-in plans' English titles reach about 110).
+pub const MAX_LINE_CHARS: usize = 200;
+/// The longest note in characters, after trimming: a household's, visit's
+/// or tick's notes, a measure's description.
+pub const MAX_NOTE_CHARS: usize = 2_000;
+/// The years any date may fall in: a wider span is a typing slip (or worse)
+/// whatever day it is, so the check needs no clock. "Not after today" is a
+/// form check ([`validate_person`] and friends take `today`).
+pub const DATE_YEARS: RangeInclusive<i32> = 1900..=2100;
+/// The most dates a measure on given dates may list: one a day of a year.
+pub const MAX_MEASURE_DATES: usize = 366;
+/// The most bytes a field's value may take as JSON, except a plan's
+/// `sections` ([`MAX_SECTIONS_BYTES`]).
+pub const MAX_VALUE_BYTES: usize = 8 * 1024;
+/// The most bytes a plan's `sections` may take as JSON. A plan is one record
+/// whose sections hold every measure with its titles in two languages, so a
+/// real plan's sections outgrow [`MAX_VALUE_BYTES`] (the built-in templates'
+/// take up to some 13 KiB); 64 KiB leaves a village room to write its own
+/// measures and descriptions while still bounding what one change may carry.
+pub const MAX_SECTIONS_BYTES: usize = 64 * 1024;
 
 /// The legal marriage age for a sex.
 pub fn legal_marriage_age(sex: Sex) -> i32 {
@@ -155,6 +187,20 @@ pub enum MessageKey {
     TickDateInFuture,
     /// More households reached than [`MAX_HOUSEHOLDS_REACHED`].
     TooManyHouseholds,
+    /// A short text longer than [`MAX_SHORT_TEXT_CHARS`].
+    ShortTextTooLong,
+    /// A one-line text longer than [`MAX_LINE_CHARS`].
+    LineTooLong,
+    /// A note longer than [`MAX_NOTE_CHARS`].
+    NoteTooLong,
+    /// A date outside [`DATE_YEARS`].
+    DateOutOfRange,
+    /// A measure with more dates than [`MAX_MEASURE_DATES`].
+    TooManyDates,
+    /// A value larger than [`MAX_VALUE_BYTES`] as JSON.
+    ValueTooLarge,
+    /// A plan's sections larger than [`MAX_SECTIONS_BYTES`] as JSON.
+    SectionsTooLarge,
 }
 
 impl MessageKey {
@@ -204,6 +250,13 @@ impl MessageKey {
         MessageKey::TickDateOutsidePlanYear,
         MessageKey::TickDateInFuture,
         MessageKey::TooManyHouseholds,
+        MessageKey::ShortTextTooLong,
+        MessageKey::LineTooLong,
+        MessageKey::NoteTooLong,
+        MessageKey::DateOutOfRange,
+        MessageKey::TooManyDates,
+        MessageKey::ValueTooLarge,
+        MessageKey::SectionsTooLarge,
     ];
 
     /// The message in simplified Chinese (zh-CN), as the worker reads it.
@@ -255,6 +308,13 @@ impl MessageKey {
             MessageKey::TickDateOutsidePlanYear => "完成日期不在计划年度内，请核对",
             MessageKey::TickDateInFuture => "完成日期不能晚于今天",
             MessageKey::TooManyHouseholds => "覆盖户数超过100000户，请核对",
+            MessageKey::ShortTextTooLong => "不能超过30个字",
+            MessageKey::LineTooLong => "不能超过200个字",
+            MessageKey::NoteTooLong => "不能超过2000个字",
+            MessageKey::DateOutOfRange => "日期应在1900年到2100年之间，请核对",
+            MessageKey::TooManyDates => "日期不能超过366个",
+            MessageKey::ValueTooLarge => "内容太长（超过8192字节），请删减",
+            MessageKey::SectionsTooLarge => "计划内容太长（超过65536字节），请删减",
         }
     }
 
@@ -335,6 +395,15 @@ impl MessageKey {
             MessageKey::TooManyHouseholds => {
                 "More than 100000 households reached; please check the number."
             }
+            MessageKey::ShortTextTooLong => "This can have at most 30 characters.",
+            MessageKey::LineTooLong => "This can have at most 200 characters.",
+            MessageKey::NoteTooLong => "This can have at most 2000 characters.",
+            MessageKey::DateOutOfRange => "The date must be between 1900 and 2100; please check.",
+            MessageKey::TooManyDates => "At most 366 dates.",
+            MessageKey::ValueTooLarge => "This is too long (over 8192 bytes); please shorten it.",
+            MessageKey::SectionsTooLarge => {
+                "The plan is too long (over 65536 bytes); please shorten it."
+            }
         }
     }
 }
@@ -371,14 +440,14 @@ impl Problem {
 
 /// Collects problems; a tiny helper so each check reads as one line.
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+pub(crate) struct Problems(pub(crate) Vec<Problem>);
 
 impl Problems {
-    fn add(&mut self, field: impl Into<String>, key: MessageKey) {
+    pub(crate) fn add(&mut self, field: impl Into<String>, key: MessageKey) {
         self.0.push(Problem::new(field, key));
     }
 
-    fn flag(&mut self, fault: bool, field: &str, key: MessageKey) {
+    pub(crate) fn flag(&mut self, fault: bool, field: &str, key: MessageKey) {
         if fault {
             self.add(field, key);
         }
@@ -390,6 +459,19 @@ impl Problems {
             self.add(field, MessageKey::NameEmpty);
         } else if name.chars().count() > MAX_NAME_CHARS {
             self.add(field, MessageKey::NameTooLong);
+        }
+    }
+}
+
+impl Problems {
+    /// Adds each of `more` that is not listed yet: the field limits of
+    /// [`crate::limits`], some of which a record check makes in its own
+    /// place too.
+    fn extend_new(&mut self, more: Vec<Problem>) {
+        for problem in more {
+            if !self.0.contains(&problem) {
+                self.0.push(problem);
+            }
         }
     }
 }
@@ -407,6 +489,7 @@ fn fits(method: Method, sex: Sex) -> bool {
 pub fn validate_village(village: &Village) -> Vec<Problem> {
     let mut out = Problems::default();
     out.name("name", &village.name);
+    out.extend_new(limits::village_limits(village));
     out.0
 }
 
@@ -440,6 +523,7 @@ pub fn validate_household(household: &Household, data: &Dataset) -> Vec<Problem>
             MessageKey::HeadNotInHousehold,
         );
     }
+    out.extend_new(limits::household_limits(household));
     out.0
 }
 
@@ -570,6 +654,7 @@ pub fn validate_person(person: &Person, data: &Dataset, today: NaiveDate) -> Vec
         "children",
         MessageKey::TooManyChildren,
     );
+    out.extend_new(limits::person_limits(person));
     out.0
 }
 
@@ -613,6 +698,7 @@ pub fn validate_visit(visit: &Visit, data: &Dataset, today: NaiveDate) -> Vec<Pr
             MessageKey::MethodNotForSex,
         );
     }
+    out.extend_new(limits::visit_limits(visit));
     out.0
 }
 
@@ -662,6 +748,7 @@ pub fn validate_plan(plan: &WorkPlan) -> Vec<Problem> {
             }
         }
     }
+    out.extend_new(limits::plan_limits(plan));
     out.0
 }
 
@@ -702,6 +789,7 @@ pub fn validate_tick(tick: &Tick, data: &Dataset, today: NaiveDate) -> Vec<Probl
         "households_reached",
         MessageKey::TooManyHouseholds,
     );
+    out.extend_new(limits::tick_limits(tick));
     out.0
 }
 
@@ -1440,6 +1528,85 @@ mod tests {
                     K::TooManyHouseholds,
                 )],
             ),
+            // The field limits of `crate::limits`, which the server applies too.
+            (
+                "township name too long",
+                |ds| ds.villages[0].township = Some("镇".repeat(31)),
+                vec![at(R::Village, V, "township", K::NameTooLong)],
+            ),
+            (
+                "household phone too long",
+                |ds| household_mut(ds, H1).phone = Some("1".repeat(31)),
+                vec![at(R::Household, H1, "phone", K::ShortTextTooLong)],
+            ),
+            (
+                "household address too long",
+                |ds| household_mut(ds, H1).address = Some("路".repeat(201)),
+                vec![at(R::Household, H1, "address", K::LineTooLong)],
+            ),
+            (
+                "household notes too long",
+                |ds| household_mut(ds, H1).notes = Some("记".repeat(2001)),
+                vec![at(R::Household, H1, "notes", K::NoteTooLong)],
+            ),
+            (
+                "household notes short but too large as JSON",
+                // Control characters take six bytes each in JSON.
+                |ds| household_mut(ds, H1).notes = Some("\u{1}".repeat(2000)),
+                vec![at(R::Household, H1, "notes", K::ValueTooLarge)],
+            ),
+            (
+                "replace-by date in 2101",
+                |ds| {
+                    person_mut(ds, WIFE)
+                        .contraception
+                        .as_mut()
+                        .unwrap()
+                        .replace_by = Some(d(2101, 1, 1))
+                },
+                vec![at(
+                    R::Person,
+                    WIFE,
+                    "contraception.replace_by",
+                    K::DateOutOfRange,
+                )],
+            ),
+            (
+                "certificate number too long",
+                |ds| person_mut(ds, MIGRANT).certificate.as_mut().unwrap().number = "证".repeat(31),
+                vec![at(
+                    R::Person,
+                    MIGRANT,
+                    "certificate.number",
+                    K::ShortTextTooLong,
+                )],
+            ),
+            (
+                "measure with 367 dates",
+                |ds| {
+                    measure_mut(ds, 1).recurrence = Recurrence::Dates {
+                        dates: vec![d(2024, 3, 8); 367],
+                    }
+                },
+                vec![at(
+                    R::Plan,
+                    PLAN,
+                    "sections[0].measures[1].recurrence.dates",
+                    K::TooManyDates,
+                )],
+            ),
+            (
+                "plan sections over 64 KiB",
+                |ds| {
+                    let long = Some("说".repeat(MAX_NOTE_CHARS));
+                    for n in 0..12 {
+                        let mut m = measure(1000 + n, "宣传", Recurrence::Monthly);
+                        m.description = long.clone();
+                        ds.plans[0].sections[0].measures.push(m);
+                    }
+                },
+                vec![at(R::Plan, PLAN, "sections", K::SectionsTooLarge)],
+            ),
         ]
     }
 
@@ -1676,7 +1843,7 @@ mod tests {
 
     #[test]
     fn texts_quote_the_limits_they_explain() {
-        let quotes: [(MessageKey, String); 10] = [
+        let quotes: [(MessageKey, String); 18] = [
             (K::NameTooLong, MAX_NAME_CHARS.to_string()),
             (K::BirthDateTooOld, MAX_AGE_YEARS.to_string()),
             (
@@ -1690,6 +1857,14 @@ mod tests {
             (K::PlanYearOutOfRange, PLAN_YEARS.start().to_string()),
             (K::PlanYearOutOfRange, PLAN_YEARS.end().to_string()),
             (K::TooManyHouseholds, MAX_HOUSEHOLDS_REACHED.to_string()),
+            (K::ShortTextTooLong, MAX_SHORT_TEXT_CHARS.to_string()),
+            (K::LineTooLong, MAX_LINE_CHARS.to_string()),
+            (K::NoteTooLong, MAX_NOTE_CHARS.to_string()),
+            (K::DateOutOfRange, DATE_YEARS.start().to_string()),
+            (K::DateOutOfRange, DATE_YEARS.end().to_string()),
+            (K::TooManyDates, MAX_MEASURE_DATES.to_string()),
+            (K::ValueTooLarge, MAX_VALUE_BYTES.to_string()),
+            (K::SectionsTooLarge, MAX_SECTIONS_BYTES.to_string()),
         ];
         for (key, number) in quotes {
             assert!(key.zh().contains(&number), "{key:?} zh lacks {number}");

@@ -6,6 +6,7 @@
 //! `server_meta`) and numbers from the `server_seq` counter, and go through
 //! the same log and merge as a phone's: the phones pull them like any other.
 
+use fieldbook_core::limits::check_field;
 use fieldbook_core::sync::{
     Change, Clock, DeviceId, Hlc, PushResponse, RecordKind, RecordRef, Replica, ServerChange,
     changes_for_dataset, changes_for_new_record,
@@ -117,6 +118,10 @@ pub async fn add_village(db: &Db, name: &str, township: &str, now_ms: u64) -> an
     if village.name.is_empty() {
         anyhow::bail!("the village needs a name");
     }
+    // The limits every copy checks (a phone's backup import too).
+    if let Some(problem) = fieldbook_core::limits::village_limits(&village).first() {
+        anyhow::bail!("the village's {}: {}", problem.field, problem.en());
+    }
     let device = server_device(db).await?;
     let mut tx = db.pool.begin().await?;
     sqlx::query("INSERT INTO villages (id, name, township, created_ms) VALUES ($1, $2, $3, $4)")
@@ -176,6 +181,12 @@ fn api_to_anyhow(e: ApiError) -> anyhow::Error {
 
 /// Settles a conflict: the server's change setting `field` of `record` to
 /// `value`, superseding every value the field holds.
+///
+/// Settling chooses between values that met; it is not a way to edit. So
+/// the value must be one the field's conflict holds (the current value or
+/// an open conflict's), and it passes the checks a pushed change passes:
+/// the core's field check ([`check_field`]) and, for a parent field, no
+/// move to another village. Refused, nothing is stored.
 pub async fn settle(
     db: &Db,
     user: &User,
@@ -184,6 +195,8 @@ pub async fn settle(
     value: serde_json::Value,
     now_ms: u64,
 ) -> Result<PushResponse, ApiError> {
+    check_field(record.kind, field, &value)
+        .map_err(|refusal| ApiError::field("value", refusal.to_string()))?;
     let device = server_device(db).await?;
     let mut tx = db.pool.begin().await?;
     // The cursor lock first: nothing is read before this transaction holds
@@ -206,6 +219,28 @@ pub async fn settle(
             "this field has no open conflict to settle".into(),
         ));
     }
+    if let Some((parent_field, parent_kind)) = record.kind.parent()
+        && parent_field == field
+        && parent_village(&mut tx, parent_kind, &value)
+            .await?
+            .as_deref()
+            != Some(&village)
+    {
+        return Err(ApiError::field(
+            "value",
+            "a record cannot move to another village",
+        ));
+    }
+    let held = std::iter::once(current.winner())
+        .chain(current.conflicts())
+        .any(|c| c.value == value);
+    if !held {
+        return Err(ApiError::Conflict(
+            "the value is not one this field's conflict holds: choose the current value or \
+             one of the conflicting values"
+                .into(),
+        ));
+    }
     let latest = current.changes().map(|c| c.ts).max().unwrap_or(Hlc::ZERO);
     let ts = Clock::resume(latest).tick(now_ms);
     let seq = take_server_seqs(&mut tx, 1).await?;
@@ -217,6 +252,21 @@ pub async fn settle(
         rejected: Vec::new(),
         server_time_ms: now_ms,
     })
+}
+
+/// The village of the record of `kind` that a parent field's `value` names,
+/// if the server holds it.
+async fn parent_village(
+    tx: &mut Transaction<'_, Any>,
+    kind: RecordKind,
+    value: &serde_json::Value,
+) -> Result<Option<String>, ApiError> {
+    let Some(id) = value.as_str().and_then(|s| Id::parse_str(s).ok()) else {
+        return Ok(None);
+    };
+    Ok(load_state(tx, &RecordRef { kind, id })
+        .await?
+        .map(|(village, _)| village))
 }
 
 /// `user add`.

@@ -18,7 +18,8 @@
 //!
 //! # Pull
 //! The changes of the user's villages after the cursor, up to the
-//! committed head read first, in cursor order, one page at a time.
+//! committed head read first, in cursor order, one page at a time. A page
+//! (and a snapshot page) is bounded by count and by [`MAX_PAGE_BYTES`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -41,6 +42,12 @@ use crate::error::ApiError;
 pub const MAX_PUSH_CHANGES: usize = 5_000;
 /// The most changes one pull page holds.
 pub const MAX_PULL_LIMIT: u32 = 5_000;
+/// About the most bytes of JSON text a pull or snapshot page holds: a page
+/// ends after the item that takes it past this, so it is at most this plus
+/// one item (a change or record is bounded by the core's field limits) and
+/// always holds at least one. `more` is then set and the client pages on
+/// as when the page is cut by count.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 
 /// Applies a push for `user` on its own; answers after commit. The server
 /// takes pushes through a [`PushQueue`], which commits those that arrive
@@ -753,8 +760,19 @@ pub async fn pull(
             ));
         }
     }
-    let more = changes.len() > request.limit as usize;
+    let mut more = changes.len() > request.limit as usize;
     changes.truncate(request.limit as usize);
+    // Cut by bytes too: the first changes whose text reaches the bound (a
+    // body and at most 64 bytes of cursor and flag around it).
+    let mut bytes = 0;
+    if let Some(cut) = changes.iter().position(|c| {
+        bytes += c.1.len() + 64;
+        bytes >= MAX_PAGE_BYTES
+    }) && cut + 1 < changes.len()
+    {
+        changes.truncate(cut + 1);
+        more = true;
+    }
     let next_cursor = if more {
         changes.last().map_or(request.cursor, |c| c.0)
     } else {
@@ -865,7 +883,7 @@ pub async fn snapshot(
         rows = query.fetch_all(&mut *tx).await?;
     }
     tx.commit().await?;
-    let more = rows.len() > request.limit as usize;
+    let mut more = rows.len() > request.limit as usize;
     rows.truncate(request.limit as usize);
 
     let mut text = String::with_capacity(rows.len() * 512 + 256);
@@ -874,6 +892,12 @@ pub async fn snapshot(
     let mut max_ts = Hlc::ZERO;
     let mut written = 0;
     for row in &rows {
+        // Cut by bytes too: the page ends after the record that reaches the
+        // bound; the client asks for the rest after the page's last record.
+        if text.len() >= MAX_PAGE_BYTES {
+            more = true;
+            break;
+        }
         // A separator before every record written but the first (a record
         // whose stored state does not decode is left out).
         let separator = if written > 0 { "," } else { "" };
