@@ -20,6 +20,7 @@ pub mod generate;
 pub mod indicators;
 pub mod labels;
 pub mod model;
+pub mod passwords;
 pub mod period;
 pub mod plan;
 pub mod registers;
