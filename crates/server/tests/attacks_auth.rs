@@ -27,6 +27,17 @@ use tower::ServiceExt;
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
+/// A refused password change: what, the token, the body, the status, the
+/// field named and what the message says.
+type PasswordCase<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Value,
+    StatusCode,
+    Option<&'a str>,
+    &'a str,
+);
+
 /// An answer: status, JSON body, headers.
 struct Answer {
     status: StatusCode,
@@ -405,7 +416,7 @@ on_both! {
         let li = t.login("li").await;
         let path = "/api/v1/password";
         let before = everything_but_the_audit_log(t).await;
-        let cases: Vec<(&str, Option<&str>, Value, StatusCode, Option<&str>, &str)> = vec![
+        let cases: Vec<PasswordCase<'_>> = vec![
             ("no session", None, json!({"current": PASSWORD, "new": "a better password"}), StatusCode::UNAUTHORIZED, None, "sign in"),
             ("a wrong current password", Some(&phone), json!({"current": "not it at all", "new": "a better password"}), StatusCode::BAD_REQUEST, Some("current"), "current password is wrong"),
             ("a new password of 7 characters", Some(&phone), json!({"current": PASSWORD, "new": "short12"}), StatusCode::BAD_REQUEST, Some("new"), "at least 8 characters"),
