@@ -97,14 +97,9 @@ struct Body<'a> {
 }
 
 impl IntoResponse for ApiError {
+    /// The answer, with its reason also in the response's extensions (for
+    /// the audit log).
     fn into_response(self) -> Response {
-        self.answer()
-    }
-}
-
-impl ApiError {
-    /// The answer, with its reason in the extensions.
-    fn answer(self) -> Response {
         let (status, code, message, field) = match self {
             ApiError::BadRequest { message, field } => {
                 (StatusCode::BAD_REQUEST, "bad_request", message, field)
