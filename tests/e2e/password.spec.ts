@@ -2,6 +2,7 @@
 // asks for the worker's own password right after sign-in, with an error
 // beside each field, and syncs only once she has chosen one; the same form
 // in 设置 changes it again and signs her other phones out.
+import AxeBuilder from "@axe-core/playwright";
 import { test, expect, type AppServer } from "./fixtures";
 import type { Browser, Page } from "@playwright/test";
 import { PHONE } from "./browser";
@@ -46,6 +47,8 @@ test("after a reset the app asks for her own password before it syncs", async ({
   const form = phone.getByTestId("change-password");
   await expect(phone.getByTestId("must-change-password")).toBeVisible();
   await expect(phone.getByTestId("must-change-password")).toContainText("管理员已重置你的密码");
+  const axe = await new AxeBuilder({ page: phone }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  expect(axe.violations.map((v) => v.id), "axe on the must-change form").toEqual([]);
 
   // Each field says what is wrong with it.
   await fillForm(phone, RESET, "woaini1314", "woaini1314");
