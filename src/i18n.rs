@@ -342,6 +342,22 @@ messages! {
     Remove => "删除", "Remove";
     FixErrors => "请先改正标红的内容。", "Please correct the fields marked in red.";
     Unsynced => "条未同步", "unsynced";
+    ChangePasswordLabel => "修改账户密码", "Change the account password";
+    ChangePasswordIntro => "修改后，你在其他手机上的登录都会退出，需要用新密码重新登录。", "Afterwards, your other phones are signed out and must sign in with the new password.";
+    MustChangePassword => "管理员已重置你的密码。请先设置你自己的新密码，才能同步。", "An administrator reset your password. Choose your own new password before you can sync.";
+    CurrentPassword => "当前密码", "Current password";
+    NewPassword => "新密码（至少 8 个字符）", "New password (at least 8 characters)";
+    NewPasswordAgain => "再次输入新密码", "New password again";
+    ChangePassword => "修改密码", "Change password";
+    ChangingPassword => "正在修改…", "Changing…";
+    PasswordChanged => "密码已修改，其他手机上的登录已退出。", "The password is changed; your other phones are signed out.";
+    PasswordCurrentMissing => "请输入当前密码。", "Enter the current password.";
+    PasswordCurrentWrong => "当前密码不对，请重新输入。", "The current password is wrong. Enter it again.";
+    PasswordTooShort => "新密码至少要 8 个字符。", "The new password needs at least 8 characters.";
+    PasswordTooLong => "新密码最多 256 个字符。", "The new password may have at most 256 characters.";
+    PasswordTooCommon => "这个密码太常见，容易被猜到，请换一个。", "This password is too common and easy to guess. Choose another.";
+    PasswordSameAsCurrent => "新密码不能与当前密码相同。", "The new password must differ from the current one.";
+    PasswordsDiffer => "两次输入的新密码不一样。", "The two new passwords differ.";
 }
 
 /// A key's text in both languages, for messages kept in a signal and shown

@@ -429,6 +429,14 @@ impl AppState {
                     AppState::forget_sealed_session();
                     self.session.set(None);
                 }
+                // The server wants her own password first: 设置 shows the form.
+                if error == SyncError::PasswordChangeRequired {
+                    self.session.update(|s| {
+                        if let Some(s) = s {
+                            s.must_change_password = true;
+                        }
+                    });
+                }
                 // Whatever was pulled before the failure is stored: show it.
                 if let Ok(loaded) = store.load().await {
                     self.data.set(loaded);

@@ -49,6 +49,10 @@ pub struct Session {
     pub token: String,
     /// Who signed in.
     pub user: UserView,
+    /// An administrator reset the password: the server refuses everything
+    /// but a password change until she has chosen her own.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 impl Session {
@@ -128,6 +132,8 @@ pub enum SyncError {
     DemoData,
     /// The server refused changes: which record and why.
     Refused(Vec<String>),
+    /// An administrator reset the password: choose a new one first.
+    PasswordChangeRequired,
     /// The server refused the request (403 and the like) or failed.
     Server(String),
     /// The phone's store failed.
@@ -162,6 +168,10 @@ impl SyncError {
                 format!("服务器拒收了 {} 条修改：{}", list.len(), list.join("；")),
                 format!("The server refused {} change(s): {}", list.len(), list.join("; ")),
             ),
+            SyncError::PasswordChangeRequired => {
+                let (zh, en) = crate::i18n::both(crate::i18n::Key::MustChangePassword);
+                (zh.into(), en.into())
+            }
             SyncError::Server(reason) => (
                 format!("服务器拒绝了请求：{reason}"),
                 format!("The server refused the request: {reason}"),
@@ -272,10 +282,14 @@ async fn answer<R: for<'de> Deserialize<'de>>(
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
     let body: Option<ErrorBody> = response.json().await.ok();
+    let must_change = body
+        .as_ref()
+        .is_some_and(|b| b.error == "password_change_required");
     let reason = body.map_or_else(|| format!("HTTP {status}"), |b| b.message);
     Err((
         status,
         match status {
+            403 if must_change => SyncError::PasswordChangeRequired,
             401 => SyncError::WrongPassword,
             429 => SyncError::TooManyAttempts(retry),
             // A proxy answering for a server that is down.
@@ -305,6 +319,7 @@ pub async fn login(server: &str, username: &str, password: &str) -> Result<Sessi
         server,
         token: answer.token,
         user: answer.user,
+        must_change_password: answer.must_change_password,
     };
     session.save()?;
     Ok(session)
@@ -327,6 +342,59 @@ pub async fn device_key(
     )
     .await
     .map_err(|(_, e)| e)
+}
+
+/// Why the server refused a password change, by the form's field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PasswordChangeError {
+    /// The current password is wrong.
+    CurrentWrong,
+    /// The new one breaks a rule (the server's words).
+    New(String),
+    /// Anything else (no connection, too many attempts, a session ended).
+    Other(SyncError),
+}
+
+/// Changes the session user's password (`POST /api/v1/password`); her
+/// other sessions end, this one goes on.
+pub async fn change_password(
+    session: &Session,
+    current: &str,
+    new: &str,
+) -> Result<(), PasswordChangeError> {
+    let response = send_json(
+        &session.url("/api/v1/password"),
+        Some(&session.token),
+        &fieldbook_core::api::PasswordChangeRequest {
+            current: current.to_string(),
+            new: new.to_string(),
+        },
+    )
+    .await
+    .map_err(|(_, e)| PasswordChangeError::Other(e))?;
+    let status = response.status();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    if status == 400 {
+        let body: Option<ErrorBody> = response.json().await.ok();
+        return Err(match body {
+            Some(b) if b.field.as_deref() == Some("current") => PasswordChangeError::CurrentWrong,
+            Some(b) if b.field.as_deref() == Some("new") => PasswordChangeError::New(b.message),
+            Some(b) => PasswordChangeError::Other(SyncError::Server(b.message)),
+            None => PasswordChangeError::Other(SyncError::Server("HTTP 400".into())),
+        });
+    }
+    Err(PasswordChangeError::Other(
+        answer::<Value>(response).await.err().map_or(
+            SyncError::Server(format!("HTTP {status}")),
+            |(_, e)| match e {
+                // The session, not the password typed, was refused.
+                SyncError::WrongPassword => SyncError::SessionExpired,
+                other => other,
+            },
+        ),
+    ))
 }
 
 /// Ends the session on the server (when reachable) and forgets it here.

@@ -1,6 +1,7 @@
 //! Components shared by several pages, one a file.
 
 mod bottom_nav;
+mod change_password;
 mod field_error;
 mod form_field;
 mod import_backup;
@@ -11,6 +12,7 @@ mod sync_panel;
 mod update_banner;
 
 pub use bottom_nav::BottomNav;
+pub use change_password::ChangePasswordForm;
 pub use field_error::FieldError;
 pub use form_field::{TextField, problem_text};
 pub use import_backup::ImportBackup;

@@ -59,10 +59,12 @@ pub fn LoginForm() -> impl IntoView {
                 Ok(()) => {
                     password.set(String::new());
                     error.set(None);
-                    if state
-                        .session
-                        .with_untracked(|s| s.as_ref().is_some_and(|s| !s.is_township()))
-                    {
+                    // After an administrator's reset the server takes
+                    // nothing before a new password: the form asks first.
+                    if state.session.with_untracked(|s| {
+                        s.as_ref()
+                            .is_some_and(|s| !s.is_township() && !s.must_change_password)
+                    }) {
                         state.sync_now().await;
                     }
                 }

@@ -152,6 +152,9 @@ pub fn FirstRun() -> impl IntoView {
             <crate::components::ImportBackup/>
             <hr/>
             <h3>{move || i18n.t(Key::SyncLabel)}</h3>
+            <Show when=move || state.session.with(|s| s.as_ref().is_some_and(|s| s.must_change_password))>
+                <crate::components::ChangePasswordForm/>
+            </Show>
             <Show
                 when=move || state.session.with(|s| s.as_ref().is_some_and(|s| s.is_township()))
                 fallback=|| view! { <crate::components::LoginForm/> }

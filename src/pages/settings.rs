@@ -1,4 +1,5 @@
-//! 设置: language, storage, backup (export and import) and version.
+//! 设置: language, storage, sync and the account password, the lock,
+//! backup (export and import) and version.
 
 use leptos::prelude::*;
 
@@ -92,6 +93,9 @@ pub fn SettingsPage() -> impl IntoView {
                 <p data-testid="storage-usage">{usage_text}</p>
             </div>
             <crate::components::SyncPanel/>
+            <Show when=move || state.session.with(Option::is_some)>
+                <crate::components::ChangePasswordForm/>
+            </Show>
             <crate::components::LockPanel/>
             <div class="field">
                 <h3>{move || i18n.t(Key::BackupLabel)}</h3>

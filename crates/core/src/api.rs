@@ -63,6 +63,25 @@ pub struct LoginResponse {
     pub user: UserView,
     /// The server's clock.
     pub server_time_ms: u64,
+    /// An administrator reset the password: every route but
+    /// `POST /api/v1/password` and logout answers 403
+    /// (`password_change_required`) until the user has chosen a new one.
+    /// Sent only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub must_change_password: bool,
+}
+
+/// `POST /api/v1/password`: the session user changes her own password.
+/// The current one is checked (and counted like a login); the new one must
+/// pass [`crate::passwords::check_new_password`]. Every other session of
+/// hers ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeRequest {
+    /// The password she signs in with now.
+    pub current: String,
+    /// The one she chooses.
+    pub new: String,
 }
 
 /// `POST /api/v1/device-key`: the on-device lock's recovery secret for

@@ -21,6 +21,7 @@ pub mod indicators;
 pub mod labels;
 pub mod limits;
 pub mod model;
+pub mod passwords;
 pub mod period;
 pub mod plan;
 pub mod registers;

@@ -333,13 +333,16 @@ pub async fn add_user(
     Ok(id)
 }
 
-/// `user reset-password`: a new password; every session of the user ends.
+/// `user reset-password`: a new password; every session of the user ends,
+/// and she must choose her own password at the next sign-in.
 pub async fn reset_password(db: &Db, username: &str, password: &str) -> anyhow::Result<()> {
     check_new_password(password).map_err(anyhow::Error::msg)?;
     let hash = hash_password(password)?;
     let mut tx = db.pool.begin().await?;
     let id = user_id(&mut tx, username).await?;
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+    // She chooses her own at the next sign-in: the administrator's is
+    // known to someone else.
+    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 1 WHERE id = $2")
         .bind(&hash)
         .bind(&id)
         .execute(&mut *tx)

@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use fieldbook_core::api::{
     ConflictList, DeviceKeyRequest, DeviceKeyResponse, IndicatorCount, LoginRequest, LoginResponse,
-    SettleRequest, Summary, UserView, VillageIndicators, VillageSummary, VillageView, WhoAmI,
-    parse_period,
+    PasswordChangeRequest, SettleRequest, Summary, UserView, VillageIndicators, VillageSummary,
+    VillageView, WhoAmI, parse_period,
 };
 use fieldbook_core::indicators::indicators;
 use fieldbook_core::period::Period;
@@ -25,9 +25,10 @@ use serde::Deserialize;
 use sqlx::Row;
 
 use crate::AppState;
+use crate::audit::{self, AuditNote, Event};
 use crate::auth::{
-    LoginLimiter, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USER, Role, Session, User, dummy_hash,
-    new_device_secret, new_token, token_hash, verify_password,
+    LoginLimiter, PasswordChangeSession, Role, Session, User, check_new_password, dummy_hash,
+    hash_password, limiter_keys, new_device_secret, new_token, token_hash, verify_password,
 };
 use crate::error::ApiError;
 use crate::json::{ApiJson, ApiQuery};
@@ -36,8 +37,15 @@ use crate::sync as server_sync;
 /// The API's routes, relative to `/api/v1`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/login", post(login))
+        .route(
+            "/login",
+            post(login).layer(axum::extract::DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES)),
+        )
         .route("/logout", post(logout))
+        .route(
+            "/password",
+            post(change_password).layer(axum::extract::DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES)),
+        )
         .route("/whoami", get(whoami))
         .route("/device-key", post(device_key))
         .route("/sync/push", post(push))
@@ -52,10 +60,17 @@ pub fn routes() -> Router<AppState> {
         .fallback(|| async { ApiError::NotFound("no such API route".into()) })
 }
 
-/// The client's address: the peer's, or behind a trusted reverse proxy
-/// (`--trust-forwarded-for`) the first address of `X-Forwarded-For`.
-/// `None` when the server was started without connect info (a test's
-/// router).
+/// The largest body of a login or a password change: 4 KiB (a username
+/// of at most 64 characters and a password of at most 256 fit many times).
+pub const MAX_LOGIN_BODY_BYTES: usize = 4 * 1024;
+/// The longest username a login may name (as `user add` allows).
+pub const MAX_USERNAME_CHARS: usize = 64;
+
+/// The client's address: the peer's, or behind trusted reverse proxies
+/// (`--trust-forwarded-for`) the right-most `X-Forwarded-For` address that
+/// is not a trusted proxy (see [`crate::address`]). `None` when the server
+/// was started without connect info (a test's router, unless the test
+/// puts a `ConnectInfo<SocketAddr>` in the request's extensions).
 pub struct ClientAddr(pub Option<std::net::IpAddr>);
 
 impl FromRequestParts<AppState> for ClientAddr {
@@ -65,24 +80,34 @@ impl FromRequestParts<AppState> for ClientAddr {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let forwarded = state
-            .trust_forwarded_for
-            .then(|| {
-                parts
-                    .headers
-                    .get("x-forwarded-for")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.split(',').next())
-                    .and_then(|a| a.trim().parse().ok())
-            })
-            .flatten();
-        Ok(ClientAddr(forwarded.or_else(|| {
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-        })))
+        Ok(ClientAddr(client_address_of(
+            &parts.headers,
+            &parts.extensions,
+            state,
+        )))
     }
+}
+
+/// [`ClientAddr`] from a request's headers and extensions.
+pub fn client_address_of(
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+    state: &AppState,
+) -> Option<std::net::IpAddr> {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    crate::address::client_address(
+        peer,
+        &forwarded,
+        state.trust_forwarded_for,
+        &state.trusted_proxies,
+    )
 }
 
 async fn user_view(state: &AppState, user: &User) -> Result<UserView, ApiError> {
@@ -108,15 +133,15 @@ async fn user_view(state: &AppState, user: &User) -> Result<UserView, ApiError> 
     })
 }
 
-/// One password check, counted against the login limits per user and per
-/// address: a login, or a device key's password asked again.
+/// One password check, counted against the sign-in delays per address and
+/// per username at that address: a login, a device key's or a password
+/// change's password asked again.
 struct PasswordAttempt<'a> {
     limiter: &'a LoginLimiter,
     /// Argon2 is slow on purpose: a few checks at a time (one per core).
     /// The turn goes with the check, and ends with it.
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
-    user_key: String,
-    address_key: String,
+    keys: [(String, u32); 2],
     /// The client's address, for the log.
     address: String,
     /// When this attempt's turn came.
@@ -124,7 +149,7 @@ struct PasswordAttempt<'a> {
 }
 
 impl<'a> PasswordAttempt<'a> {
-    /// Waits for a check's turn, then checks the limits and counts the
+    /// Waits for a check's turn, then checks the delays and counts the
     /// attempt as failed — before the (slow) check, so that attempts sent
     /// all at once cannot slip past the limits together.
     async fn start(
@@ -139,19 +164,21 @@ impl<'a> PasswordAttempt<'a> {
         let now_ms = state.now_ms();
         let address = address.map_or_else(|| "unknown".to_string(), |a| a.to_string());
         let limiter: &LoginLimiter = &state.limiter;
-        let user_key = format!("user:{}", username.to_lowercase());
-        let address_key = format!("addr:{address}");
+        let keys = limiter_keys(username, &address);
         limiter
-            .check(&address_key, MAX_FAILURES_PER_ADDRESS, now_ms)
-            .and_then(|()| limiter.check(&user_key, MAX_FAILURES_PER_USER, now_ms))
-            .map_err(ApiError::TooManyRequests)?;
-        limiter.fail(&address_key, now_ms);
-        limiter.fail(&user_key, now_ms);
+            .attempt(&keys, now_ms)
+            .map_err(|(seconds, key)| ApiError::SlowDown {
+                seconds,
+                reason: if key == 0 {
+                    "too many failed sign-ins from this address"
+                } else {
+                    "too many failed sign-ins for this user from this address"
+                },
+            })?;
         Ok(PasswordAttempt {
             limiter,
             permit: Some(permit),
-            user_key,
-            address_key,
+            keys,
             address,
             now_ms,
         })
@@ -170,22 +197,31 @@ impl<'a> PasswordAttempt<'a> {
         .map_err(|e| ApiError::Internal(e.into()))
     }
 
-    /// A good password takes its attempt back.
+    /// A good password: the username-at-address key is cleared and the
+    /// address's count takes this attempt back.
     fn succeeded(&self) {
-        self.limiter.clear(&self.user_key);
-        self.limiter.forgive(&self.address_key);
+        self.limiter.succeeded(&self.keys[1].0, &self.keys[0].0);
     }
 }
 
 async fn login(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
+    note: Option<axum::Extension<AuditNote>>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let request = LoginRequest {
         username: request.username.trim().to_string(),
         ..request
     };
+    // Before any work: no such username exists, and the limiter keeps
+    // only short keys.
+    if request.username.chars().count() > MAX_USERNAME_CHARS {
+        return Err(ApiError::field(
+            "username",
+            "a username has at most 64 characters",
+        ));
+    }
     let mut attempt = PasswordAttempt::start(&state, &request.username, address).await?;
     let now = attempt.now_ms;
 
@@ -194,34 +230,50 @@ async fn login(
     let row = if request.username.contains('\0') {
         None
     } else {
-        sqlx::query("SELECT id, password_hash, disabled FROM users WHERE username = $1")
-            .bind(&request.username)
-            .fetch_optional(&state.db.pool)
-            .await?
+        sqlx::query(
+            "SELECT id, password_hash, disabled, must_change_password FROM users \
+             WHERE username = $1",
+        )
+        .bind(&request.username)
+        .fetch_optional(&state.db.pool)
+        .await?
     };
-    let (id, hash, disabled) = match &row {
+    let (id, hash, disabled, must_change) = match &row {
         Some(r) => (
             Some(r.get::<String, _>("id")),
             r.get::<String, _>("password_hash"),
             r.get::<i64, _>("disabled") != 0,
+            r.get::<i64, _>("must_change_password") != 0,
         ),
-        None => (None, dummy_hash().to_string(), false),
+        None => (None, dummy_hash().to_string(), false, false),
     };
     let good = attempt.verify(&request.password, hash).await?;
-    let Some(id) = id.filter(|_| good && !disabled) else {
-        tracing::info!(
-            username = request.username,
-            address = attempt.address,
-            "failed login"
-        );
+    let Some(id) = id.clone().filter(|_| good && !disabled) else {
+        tracing::info!(address = attempt.address, "failed login");
+        // The typed username is not kept when unknown: it may be a
+        // password typed into the wrong box.
+        let why = match (&id, good) {
+            (None, _) => "unknown username",
+            (Some(_), false) => "wrong password",
+            (Some(_), true) => "account disabled",
+        };
+        let mut event = Event::new("login_failed", now)
+            .address(address)
+            .request("/api/v1/login", 401)
+            .detail(why);
+        event.user_id = id;
+        audit::record_or_log(&state.db, event).await;
+        if let Some(axum::Extension(note)) = note {
+            note.set_recorded();
+        }
         return Err(ApiError::Unauthorized("wrong username or password"));
     };
     attempt.succeeded();
     let token = new_token();
     let expires_ms = now + state.session_ttl_ms;
     sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, created_ms, expires_ms, revoked) \
-         VALUES ($1, $2, $3, $4, 0)",
+        "INSERT INTO sessions (token_hash, user_id, created_ms, expires_ms, revoked, last_used_ms) \
+         VALUES ($1, $2, $3, $4, 0, $3)",
     )
     .bind(token_hash(&token))
     .bind(&id)
@@ -233,19 +285,114 @@ async fn login(
         .await?
         .ok_or(ApiError::Unauthorized("the account is disabled"))?;
     tracing::info!(username = user.username, "login");
+    audit::record(
+        &state.db.pool,
+        Event::new("login", now)
+            .user(&id)
+            .address(address)
+            .request("/api/v1/login", 200)
+            .detail(if must_change {
+                "must change password"
+            } else {
+                ""
+            }),
+    )
+    .await?;
     Ok(Json(LoginResponse {
         token,
         expires_ms,
         user: user_view(&state, &user).await?,
         server_time_ms: now,
+        must_change_password: must_change,
     }))
 }
 
-async fn logout(State(state): State<AppState>, session: Session) -> Result<StatusCode, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    PasswordChangeSession { session, .. }: PasswordChangeSession,
+) -> Result<StatusCode, ApiError> {
     sqlx::query("UPDATE sessions SET revoked = 1 WHERE token_hash = $1")
         .bind(&session.token_hash)
         .execute(&state.db.pool)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /password`: the session user changes her own password. The new
+/// one must pass the password rules (400 `new`); the current one is checked
+/// like a login's (counted against the same delays; 400 `current` when
+/// wrong, so that the app does not take it for an ended session); the new
+/// one must differ from it. Every other session of hers ends; this one
+/// goes on. Works while an administrator's reset asks for a new password.
+async fn change_password(
+    State(state): State<AppState>,
+    PasswordChangeSession { session, .. }: PasswordChangeSession,
+    ClientAddr(address): ClientAddr,
+    ApiJson(request): ApiJson<PasswordChangeRequest>,
+) -> Result<StatusCode, ApiError> {
+    check_new_password(&request.new).map_err(|reason| ApiError::field("new", reason))?;
+    let mut attempt = PasswordAttempt::start(&state, &session.user.username, address).await?;
+    let now = attempt.now_ms;
+    let hash: String = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        .bind(&session.user.id)
+        .fetch_one(&state.db.pool)
+        .await?
+        .get("password_hash");
+    if !attempt.verify(&request.current, hash).await? {
+        audit::record_or_log(
+            &state.db,
+            Event::new("password_change_failed", now)
+                .user(&session.user.id)
+                .address(address)
+                .request("/api/v1/password", 400)
+                .detail("wrong current password"),
+        )
+        .await;
+        return Err(ApiError::field("current", "the current password is wrong"));
+    }
+    attempt.succeeded();
+    if request.new == request.current {
+        return Err(ApiError::field(
+            "new",
+            "the new password must differ from the current one",
+        ));
+    }
+    let permit = Arc::clone(&state.password_checks)
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let new = request.new.clone();
+    let new_hash = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        hash_password(&new)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))??;
+    let mut tx = state.db.pool.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2")
+        .bind(&new_hash)
+        .bind(&session.user.id)
+        .execute(&mut *tx)
+        .await?;
+    let ended = sqlx::query(
+        "UPDATE sessions SET revoked = 1 WHERE user_id = $1 AND token_hash <> $2 AND revoked = 0",
+    )
+    .bind(&session.user.id)
+    .bind(&session.token_hash)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    audit::record(
+        &mut *tx,
+        Event::new("password_changed", now)
+            .user(&session.user.id)
+            .address(address)
+            .request("/api/v1/password", 204)
+            .detail(format!("other_sessions_ended={ended}")),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(username = session.user.username, "password changed");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -313,6 +460,15 @@ async fn device_key(
     .fetch_one(&state.db.pool)
     .await?;
     tracing::info!(username = session.user.username, device, "device key");
+    audit::record(
+        &state.db.pool,
+        Event::new("device_key", now)
+            .user(&session.user.id)
+            .address(address)
+            .request("/api/v1/device-key", 200)
+            .detail(format!("device={device}")),
+    )
+    .await?;
     Ok(Json(DeviceKeyResponse {
         device: request.device,
         secret: row.get("secret"),
@@ -440,6 +596,21 @@ async fn settle(
         &request.field,
         request.value,
         now,
+    )
+    .await?;
+    // The field's name is the schema's, not a person's data; the value
+    // chosen is not logged.
+    audit::record(
+        &state.db.pool,
+        Event::new("settle", now)
+            .user(&session.user.id)
+            .request("/api/v1/conflicts/settle", 200)
+            .detail(format!(
+                "record={}/{} field={}",
+                request.record.kind.name(),
+                request.record.id,
+                request.field
+            )),
     )
     .await?;
     Ok(Json(response))

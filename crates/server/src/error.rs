@@ -31,6 +31,18 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// 429: too many attempts; try again after the given seconds.
     TooManyRequests(u64),
+    /// 429: failed sign-ins from this address: wait `seconds` (sent as
+    /// `Retry-After`); `reason` says which limit.
+    SlowDown {
+        /// How long to wait.
+        seconds: u64,
+        /// Why, for the caller.
+        reason: &'static str,
+    },
+    /// 403 `password_change_required`: an administrator reset the
+    /// password; the user must choose her own (`POST /api/v1/password`)
+    /// before anything else.
+    PasswordChangeRequired,
     /// 500: the server failed; the cause is logged, not sent.
     Internal(anyhow::Error),
 }
@@ -71,6 +83,11 @@ impl From<serde_json::Error> for ApiError {
     }
 }
 
+/// The reason an error answer gave, kept in the response's extensions for
+/// the audit log's middleware (which sees the answer, not its body).
+#[derive(Clone, Debug)]
+pub struct ErrorReason(pub String);
+
 #[derive(Serialize)]
 struct Body<'a> {
     error: &'a str,
@@ -80,6 +97,8 @@ struct Body<'a> {
 }
 
 impl IntoResponse for ApiError {
+    /// The answer, with its reason also in the response's extensions (for
+    /// the audit log).
     fn into_response(self) -> Response {
         let (status, code, message, field) = match self {
             ApiError::BadRequest { message, field } => {
@@ -107,11 +126,12 @@ impl IntoResponse for ApiError {
                 None,
             ),
             ApiError::TooManyRequests(seconds) => {
+                let message = format!("too many attempts: try again in {seconds} s");
                 let mut response = (
                     StatusCode::TOO_MANY_REQUESTS,
                     Json(Body {
                         error: "too_many_requests",
-                        message: format!("too many attempts: try again in {seconds} s"),
+                        message: message.clone(),
                         field: None,
                     }),
                 )
@@ -119,8 +139,34 @@ impl IntoResponse for ApiError {
                 if let Ok(value) = seconds.to_string().parse() {
                     response.headers_mut().insert("retry-after", value);
                 }
+                response.extensions_mut().insert(ErrorReason(message));
                 return response;
             }
+            ApiError::SlowDown { seconds, reason } => {
+                let message = format!("{reason}: try again in {seconds} s");
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(Body {
+                        error: "too_many_requests",
+                        message: message.clone(),
+                        field: None,
+                    }),
+                )
+                    .into_response();
+                if let Ok(value) = seconds.to_string().parse() {
+                    response.headers_mut().insert("retry-after", value);
+                }
+                response.extensions_mut().insert(ErrorReason(message));
+                return response;
+            }
+            ApiError::PasswordChangeRequired => (
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                "an administrator reset your password: choose a new one first \
+                 (POST /api/v1/password)"
+                    .to_string(),
+                None,
+            ),
             ApiError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error");
                 (
@@ -131,14 +177,16 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        (
+        let mut response = (
             status,
             Json(Body {
                 error: code,
-                message,
+                message: message.clone(),
                 field,
             }),
         )
-            .into_response()
+            .into_response();
+        response.extensions_mut().insert(ErrorReason(message));
+        response
     }
 }

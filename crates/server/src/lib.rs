@@ -5,8 +5,10 @@
 //! [`app`] builds the whole router; `main` and the integration tests both use
 //! it, so what is tested is what runs.
 
+pub mod address;
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod devices;
@@ -35,8 +37,8 @@ pub use db::Db;
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// How long a request may take before the server gives up on it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a session lasts: 30 days, so a worker in the field is not
-/// signed out between syncs.
+/// How long a session lasts without use: 30 days, so a worker in the field
+/// is not signed out between syncs (`--session-idle-days`).
 pub const SESSION_TTL_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 
 /// The server's clock, milliseconds since the Unix epoch. Tests set their
@@ -61,11 +63,16 @@ pub struct AppConfig {
     pub db: Db,
     /// The clock.
     pub clock: ClockFn,
-    /// How long a session lasts.
+    /// How long a session lasts without use.
     pub session_ttl_ms: u64,
     /// Behind a reverse proxy: take the client's address from
-    /// `X-Forwarded-For` (for the per-address login limit).
+    /// `X-Forwarded-For` (for the sign-in delays and the audit log).
     pub trust_forwarded_for: bool,
+    /// The reverse proxies whose `X-Forwarded-For` entries are believed
+    /// (default: loopback).
+    pub trusted_proxies: Vec<address::IpRange>,
+    /// At most this many keys in the sign-in limiter's memory.
+    pub login_limiter_keys: usize,
 }
 
 impl AppConfig {
@@ -77,6 +84,8 @@ impl AppConfig {
             clock: system_clock(),
             session_ttl_ms: SESSION_TTL_MS,
             trust_forwarded_for: false,
+            trusted_proxies: address::IpRange::loopback(),
+            login_limiter_keys: auth::DEFAULT_LIMITER_KEYS,
         }
     }
 }
@@ -86,9 +95,9 @@ impl AppConfig {
 pub struct AppState {
     /// The database.
     pub db: Db,
-    /// Failed logins, per address and per username.
+    /// Failed sign-ins, per address and per username at an address.
     pub limiter: Arc<auth::LoginLimiter>,
-    /// How long a session lasts.
+    /// How long a session lasts without use.
     pub session_ttl_ms: u64,
     /// One group of pushes (or a settlement) at a time in this process;
     /// the database's cursor lock orders them across processes.
@@ -97,6 +106,8 @@ pub struct AppState {
     pub pushes: Arc<sync::PushQueue>,
     /// Read the client's address from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// The proxies whose `X-Forwarded-For` entries are believed.
+    pub trusted_proxies: Arc<Vec<address::IpRange>>,
     /// Password checks running at once: one per core. Each Argon2 check
     /// takes 19 MiB and a core for tens of milliseconds; more at once only
     /// adds memory (500 logins at once peaked at 8.9 GB without this) and
@@ -117,17 +128,23 @@ impl AppState {
 pub fn app(config: &AppConfig) -> Router {
     let state = AppState {
         db: config.db.clone(),
-        limiter: Arc::default(),
+        limiter: Arc::new(auth::LoginLimiter::with_capacity(config.login_limiter_keys)),
         session_ttl_ms: config.session_ttl_ms,
         push_lock: Arc::default(),
         pushes: Arc::default(),
         trust_forwarded_for: config.trust_forwarded_for,
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         password_checks: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         )),
         clock: config.clock.clone(),
     };
     let api = api::routes()
+        // Every 401, 403 and 429 goes to the audit log.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::log_refusals,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Answers carry tokens and people's records: never cached.
         .layer(SetResponseHeaderLayer::overriding(

@@ -1,15 +1,17 @@
 //! The `fieldbook-server` binary: serves [`app`], or runs an admin command
 //! on the same database.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use fieldbook_server::address::IpRange;
+use fieldbook_server::audit::{self, Event};
 use fieldbook_server::auth::Role;
 use fieldbook_server::restore::{self, DataFolderLock};
-use fieldbook_server::{AppConfig, Db, admin, app, db::sqlite_url, devices, system_clock};
+use fieldbook_server::{AppConfig, Db, admin, app, auth, db::sqlite_url, devices, system_clock};
 use tracing_subscriber::EnvFilter;
 
 /// Fieldbook's township server: serves the app to phones and syncs their
@@ -54,11 +56,24 @@ struct ServeArgs {
     /// The certificate's private key (PEM).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Behind a reverse proxy that sets X-Forwarded-For: count login attempts
-    /// per client address from it (otherwise every client shares the
-    /// proxy's address).
+    /// Behind a reverse proxy that sets X-Forwarded-For: take the client's
+    /// address (for the sign-in delays and the audit log) from its
+    /// right-most entry that is not a --trusted-proxy. Otherwise every
+    /// client shares the proxy's address.
     #[arg(long)]
     trust_forwarded_for: bool,
+    /// A reverse proxy whose X-Forwarded-For entries are believed: an IP
+    /// address or a CIDR range; repeat for several. Default: loopback
+    /// (127.0.0.0/8 and ::1).
+    #[arg(long = "trusted-proxy", value_parser = parse_range)]
+    trusted_proxies: Vec<IpRange>,
+    /// A session not used for this many days ends.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3650))]
+    session_idle_days: u64,
+    /// Audit log entries older than this many days are deleted (at start
+    /// and daily).
+    #[arg(long, default_value_t = audit::DEFAULT_MAX_AGE_DAYS, value_parser = clap::value_parser!(u64).range(1..=36500))]
+    audit_max_age_days: u64,
     /// On first start, create a demo village with the synthetic data and a
     /// demo worker login, and print the login.
     #[arg(long)]
@@ -120,6 +135,40 @@ enum Command {
         #[arg(long, default_value_t = restore::DEFAULT_REPLAY_DAYS)]
         replay_days: u64,
     },
+    /// Print the audit log, one event a line, oldest first: sign-ins,
+    /// refused requests, settles, device keys, password changes and every
+    /// admin command.
+    Audit {
+        /// Only events on or after this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// Only events of this user (the login name).
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+/// One IP address or CIDR range.
+fn parse_range(s: &str) -> Result<IpRange, String> {
+    s.parse()
+}
+
+/// Day counts as milliseconds.
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// An admin command's entry in the audit log (the command line has no
+/// user or address: whoever can run it can read the database).
+async fn audit_cli(
+    db: &Db,
+    kind: &'static str,
+    user_id: Option<String>,
+    detail: String,
+) -> anyhow::Result<()> {
+    let mut event = Event::new(kind, (system_clock())()).detail(detail);
+    event.user_id = user_id;
+    audit::record(&db.pool, event)
+        .await
+        .context("cannot write the audit log")
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +259,7 @@ async fn main() -> anyhow::Result<()> {
         None => serve(cli.serve, db).await,
         Some(Command::Restore { .. }) => unreachable!("handled before the database opens"),
         Some(Command::Backup { out }) => {
+            audit_cli(&db, "backup", None, String::new()).await?;
             match restore::backup(&db, &url, &out).await? {
                 restore::Backup::Written(path) => println!("backup written to {}", path.display()),
                 restore::Backup::Command(command) => {
@@ -221,17 +271,27 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Command::RenewIdentity { replay_days }) => {
             let renewed = restore::renew_identity(&db, now(), replay_days).await?;
+            audit_cli(&db, "renew_identity", None, String::new()).await?;
             print_renewed(&renewed);
             db.pool.close().await;
             Ok(())
         }
         Some(Command::Village(VillageCommand::Add { name, township })) => {
             let id = admin::add_village(&db, &name, &township, now()).await?;
+            audit_cli(&db, "village_add", None, format!("village={id}")).await?;
             println!("{id}");
             Ok(())
         }
         Some(Command::Village(VillageCommand::List)) => {
-            for v in admin::list_villages(&db).await? {
+            let villages = admin::list_villages(&db).await?;
+            audit_cli(
+                &db,
+                "village_list",
+                None,
+                format!("villages={}", villages.len()),
+            )
+            .await?;
+            for v in villages {
                 println!("{}\t{}\t{}", v.id, v.name, v.township);
             }
             Ok(())
@@ -245,7 +305,7 @@ async fn main() -> anyhow::Result<()> {
             let role = Role::from_name(&role)
                 .with_context(|| format!("--role {role}: use worker, officer or admin"))?;
             let password = read_password()?;
-            admin::add_user(
+            let id = admin::add_user(
                 &db,
                 &username,
                 &password,
@@ -255,17 +315,22 @@ async fn main() -> anyhow::Result<()> {
                 now(),
             )
             .await?;
+            audit_cli(&db, "user_add", Some(id), format!("role={}", role.name())).await?;
             println!("added {username} ({})", role.name());
             Ok(())
         }
         Some(Command::User(UserCommand::ResetPassword { username })) => {
             let password = read_password()?;
             admin::reset_password(&db, &username, &password).await?;
+            let id = auth::find_user_id(&db, &username).await?;
+            audit_cli(&db, "password_reset", id, String::new()).await?;
             println!("new password set for {username}; their sessions have ended");
             Ok(())
         }
         Some(Command::User(UserCommand::Disable { username })) => {
             admin::disable_user(&db, &username).await?;
+            let id = auth::find_user_id(&db, &username).await?;
+            audit_cli(&db, "user_disable", id, String::new()).await?;
             println!("{username} can no longer sign in");
             Ok(())
         }
@@ -281,10 +346,18 @@ async fn main() -> anyhow::Result<()> {
                     if d.revoked { "revoked" } else { "active" }
                 );
             }
+            audit_cli(&db, "device_list", None, String::new()).await?;
             Ok(())
         }
         Some(Command::Device(DeviceCommand::Revoke { device })) => {
             devices::revoke(&db, device.trim()).await?;
+            audit_cli(
+                &db,
+                "device_revoke",
+                None,
+                format!("device={}", device.trim()),
+            )
+            .await?;
             println!("device {device} is revoked: it can no longer sync");
             Ok(())
         }
@@ -297,6 +370,13 @@ async fn main() -> anyhow::Result<()> {
             };
             let today = chrono::Utc::now().date_naive();
             let (villages, changes) = admin::load_generated(&db, seed, size, today, now()).await?;
+            audit_cli(
+                &db,
+                "load_demo",
+                None,
+                format!("villages={villages} changes={changes} seed={seed}"),
+            )
+            .await?;
             println!("loaded {villages} village(s), {changes} changes");
             db.pool.close().await;
             Ok(())
@@ -304,11 +384,51 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Export { out }) => {
             let export = admin::export(&db, now()).await?;
             let text = serde_json::to_string_pretty(&export)?;
+            // The file's name is not logged: it may name a village.
+            let to = if out.is_some() {
+                "to=file"
+            } else {
+                "to=stdout"
+            };
+            audit_cli(&db, "export", None, to.to_string()).await?;
             match out {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?,
                 None => println!("{text}"),
             }
+            Ok(())
+        }
+        Some(Command::Audit { since, user }) => {
+            let since_ms = since
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map_or(0, |t| t.and_utc().timestamp_millis().max(0) as u64);
+            let user_id = match &user {
+                Some(name) => Some(
+                    auth::find_user_id(&db, name)
+                        .await?
+                        .with_context(|| format!("--user {name}: no such user"))?,
+                ),
+                None => None,
+            };
+            let events = audit::list(&db, since_ms, user_id.as_deref()).await?;
+            let names = auth::usernames(&db).await?;
+            let mut out = std::io::stdout().lock();
+            for event in &events {
+                let name = event.user_id.as_ref().and_then(|id| names.get(id));
+                writeln!(
+                    out,
+                    "{}",
+                    audit::format_line(event, name.map(String::as_str))
+                )?;
+            }
+            drop(out);
+            audit_cli(
+                &db,
+                "audit_read",
+                user_id,
+                format!("events={}", events.len()),
+            )
+            .await?;
             Ok(())
         }
     }
@@ -341,6 +461,15 @@ async fn restore_command(
         database.data_dir.join(restore::DB_FILE).display()
     );
     print_renewed(&restored.renewed);
+    let db = Db::connect(&sqlite_url(&database.data_dir.join(restore::DB_FILE))).await?;
+    audit_cli(
+        &db,
+        "restore",
+        None,
+        format!("identity={}", restored.renewed.identity.database),
+    )
+    .await?;
+    db.pool.close().await;
     Ok(())
 }
 
@@ -392,6 +521,13 @@ async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
     if args.demo {
         let today = chrono::Utc::now().date_naive();
         if let Some(login) = admin::seed_demo(&db, today, (system_clock())()).await? {
+            audit_cli(
+                &db,
+                "demo_seed",
+                None,
+                format!("households={}", login.households),
+            )
+            .await?;
             println!(
                 "Demo village {} is ready ({} households).",
                 login.village, login.households
@@ -408,8 +544,19 @@ async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
         .with_context(|| format!("--host {} is not an IP address", args.host))?;
     let config = AppConfig {
         trust_forwarded_for: args.trust_forwarded_for,
-        ..AppConfig::new(args.dist, db.clone())
+        trusted_proxies: if args.trusted_proxies.is_empty() {
+            IpRange::loopback()
+        } else {
+            args.trusted_proxies.clone()
+        },
+        session_ttl_ms: args.session_idle_days * DAY_MS,
+        ..AppConfig::new(args.dist.clone(), db.clone())
     };
+    tokio::spawn(housekeeping(
+        db.clone(),
+        config.session_ttl_ms,
+        args.audit_max_age_days * DAY_MS,
+    ));
     let router = app(&config).into_make_service_with_connect_info::<SocketAddr>();
 
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
@@ -459,6 +606,25 @@ async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
     // Closing the pool checkpoints SQLite's write-ahead log into the file.
     db.pool.close().await;
     Ok(())
+}
+
+/// Deletes ended sessions and old audit entries now and then every hour.
+async fn housekeeping(db: Db, idle_ms: u64, audit_max_age_ms: u64) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
+    loop {
+        every_hour.tick().await;
+        let now = (system_clock())();
+        match auth::delete_ended_sessions(&db, now, idle_ms).await {
+            Ok(n) if n > 0 => tracing::info!(sessions = n, "deleted ended sessions"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot delete ended sessions"),
+        }
+        match audit::prune(&db, now, audit_max_age_ms).await {
+            Ok(n) if n > 0 => tracing::info!(entries = n, "deleted old audit entries"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot prune the audit log"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

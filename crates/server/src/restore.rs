@@ -260,6 +260,20 @@ pub async fn replay(
         .bind(cursor as i64)
         .execute(&mut *tx)
         .await?;
+    // Who sent back how many changes of which devices: ids and counts only.
+    let devices: BTreeSet<String> = accepted.iter().map(|c| c.device.0.to_string()).collect();
+    crate::audit::record(
+        &mut *tx,
+        crate::audit::Event::new("replay", now_ms)
+            .user(user.id.clone())
+            .detail(format!(
+                "accepted={} applied={applied} rejected={} devices={}",
+                accepted.len(),
+                rejected.len(),
+                devices.into_iter().collect::<Vec<_>>().join(",")
+            )),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(
         username = user.username,
