@@ -27,7 +27,7 @@ use sqlx::Row;
 use crate::AppState;
 use crate::auth::{
     LoginLimiter, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USER, Role, Session, User, dummy_hash,
-    new_device_secret, new_token, token_hash, verify_password,
+    new_token, token_hash, verify_password,
 };
 use crate::error::ApiError;
 use crate::json::{ApiJson, ApiQuery};
@@ -289,7 +289,7 @@ async fn device_key(
     )
     .bind(&session.user.id)
     .bind(&device)
-    .bind(new_device_secret())
+    .bind(crate::server_key::DERIVED)
     .bind(now as i64)
     .execute(&state.db.pool)
     .await?;
@@ -300,10 +300,14 @@ async fn device_key(
     .bind(&device)
     .fetch_one(&state.db.pool)
     .await?;
+    let secret = state
+        .server_key
+        .reveal(&session.user.id, &device, row.get("secret"))
+        .map_err(ApiError::Internal)?;
     tracing::info!(username = session.user.username, device, "device key");
     Ok(Json(DeviceKeyResponse {
         device: request.device,
-        secret: row.get("secret"),
+        secret,
         created_ms: row.get::<i64, _>("created_ms") as u64,
     }))
 }

@@ -10,7 +10,10 @@ pub mod api;
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod headers;
 pub mod json;
+pub mod serve;
+pub mod server_key;
 pub mod static_files;
 pub mod sync;
 
@@ -64,6 +67,11 @@ pub struct AppConfig {
     /// Behind a reverse proxy: take the client's address from
     /// `X-Forwarded-For` (for the per-address login limit).
     pub trust_forwarded_for: bool,
+    /// Serving HTTPS itself: answers carry `Strict-Transport-Security`.
+    pub hsts: bool,
+    /// The key that derives and seals the lock's recovery secrets
+    /// (`server_key`); the binary loads it from the data folder.
+    pub server_key: Arc<server_key::ServerKey>,
 }
 
 impl AppConfig {
@@ -75,6 +83,8 @@ impl AppConfig {
             clock: system_clock(),
             session_ttl_ms: SESSION_TTL_MS,
             trust_forwarded_for: false,
+            hsts: false,
+            server_key: Arc::new(server_key::ServerKey::ephemeral()),
         }
     }
 }
@@ -100,6 +110,8 @@ pub struct AppState {
     /// adds memory (500 logins at once peaked at 8.9 GB without this) and
     /// takes the cores from every other request.
     pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// Derives and seals the lock's recovery secrets.
+    pub server_key: Arc<server_key::ServerKey>,
     clock: ClockFn,
 }
 
@@ -123,8 +135,10 @@ pub fn app(config: &AppConfig) -> Router {
         password_checks: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         )),
+        server_key: config.server_key.clone(),
         clock: config.clock.clone(),
     };
+    let security_headers = headers::SecurityHeaders::for_dist(&config.dist, config.hsts);
     let api = api::routes()
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Answers carry tokens and people's records: never cached.
@@ -149,5 +163,10 @@ pub fn app(config: &AppConfig) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
+        // Outside the timeout and the body limit, so their answers carry
+        // the headers too.
+        .layer(axum::middleware::from_fn(move |request, next| {
+            headers::add(security_headers.clone(), request, next)
+        }))
         .layer(TraceLayer::new_for_http())
 }
