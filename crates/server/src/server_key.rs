@@ -36,6 +36,7 @@ use sha2::Sha256;
 use sqlx::Row;
 
 use crate::Db;
+use crate::db::Backend;
 
 /// The key file's name in the data folder.
 pub const KEY_FILE: &str = "server.key";
@@ -270,6 +271,13 @@ pub async fn open(db: &Db, data_dir: &Path, from_env: Option<&str>) -> Result<Se
     };
     let check = key.check_value();
     let mut tx = db.pool.begin().await?;
+    if db.backend == Backend::Sqlite {
+        // The plaintext a sealed row replaces is overwritten, not left in
+        // the page's free space.
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query("DELETE FROM server_key WHERE id = 1")
         .execute(&mut *tx)
         .await?;
@@ -295,6 +303,12 @@ pub async fn open(db: &Db, data_dir: &Path, from_env: Option<&str>) -> Result<Se
     }
     tx.commit().await?;
     if !plain.is_empty() {
+        // …and out of SQLite's write-ahead log and PostgreSQL's dead rows.
+        let cleanup = match db.backend {
+            Backend::Sqlite => "PRAGMA wal_checkpoint(TRUNCATE)",
+            Backend::Postgres => "VACUUM device_keys",
+        };
+        sqlx::query(cleanup).execute(&db.pool).await?;
         tracing::info!(
             count = plain.len(),
             "sealed the recovery secrets stored in plaintext"
