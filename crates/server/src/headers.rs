@@ -92,7 +92,7 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
             .split(|c: char| c.is_ascii_whitespace() || c == '>')
             .any(|attribute| attribute.starts_with("src="));
         if !has_src {
-            let digest = Sha256::digest(html[open_end..close].as_bytes());
+            let digest = Sha256::digest(&html.as_bytes()[open_end..close]);
             hashes.push(base64::engine::general_purpose::STANDARD.encode(digest));
         }
         at = close;

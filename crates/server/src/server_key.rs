@@ -202,7 +202,7 @@ pub async fn open(db: &Db, data_dir: &Path, from_env: Option<&str>) -> Result<Se
     let file = data_dir.join(KEY_FILE);
     let (given, source) = match from_env {
         Some(text) => (
-            Some(ServerKey::from_hex(text).with_context(|| format!("{KEY_ENV}"))?),
+            Some(ServerKey::from_hex(text).context(KEY_ENV)?),
             format!("the environment variable {KEY_ENV}"),
         ),
         None => (read_key_file(&file)?, file.display().to_string()),
