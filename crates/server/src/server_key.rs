@@ -348,18 +348,31 @@ fn write_key_file(file: &Path, key: &ServerKey) -> Result<()> {
 }
 
 /// Makes `folder` (and its missing parents) readable by the server's user
-/// only (0700); an existing folder is narrowed to that.
+/// only (0700). An existing folder is left as it is (it may be `.` or a
+/// shared folder), with a warning when others may list it; the files in it
+/// are private anyway.
 pub fn private_folder(folder: &Path) -> Result<()> {
-    if !folder.is_dir() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
+    if folder.is_dir() {
         #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(folder)
-            .with_context(|| format!("cannot make the folder {}", folder.display()))?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(folder)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    folder = %folder.display(),
+                    "the data folder is open to other users (mode {mode:o}); `chmod 700` it"
+                );
+            }
+        }
+        return Ok(());
     }
-    restrict(folder, 0o700)
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(folder)
+        .with_context(|| format!("cannot make the folder {}", folder.display()))
 }
 
 /// Makes the SQLite database `file` before SQLite does, with mode 0600,

@@ -328,3 +328,34 @@ fn a_damaged_key_or_key_variable_is_refused_with_a_reason() {
     let refused = start(&setup, None).err().unwrap();
     assert!(refused.contains("is damaged"), "{refused}");
 }
+
+#[tokio::test]
+async fn sqlite_files_are_private_and_an_existing_folder_keeps_its_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder the server makes: 0700.
+    let made = dir.path().join("new/data");
+    let db = Db::connect(&sqlite_url(&made.join("fieldbook.db")))
+        .await
+        .unwrap();
+    db.pool.close().await;
+    assert_eq!(mode(&made), 0o700);
+    assert_eq!(mode(&made.join("fieldbook.db")), 0o600);
+    // A folder that exists (say `.`) is not changed; a database file
+    // open to others is narrowed.
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = shared.join("fieldbook.db");
+    std::fs::write(&file, b"").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let db = Db::connect(&sqlite_url(&file)).await.unwrap();
+    sqlx::query("SELECT 1").execute(&db.pool).await.unwrap();
+    for name in ["fieldbook.db", "fieldbook.db-wal", "fieldbook.db-shm"] {
+        let path = shared.join(name);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+    db.pool.close().await;
+    assert_eq!(mode(&shared), 0o755);
+}
