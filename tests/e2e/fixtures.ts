@@ -68,7 +68,7 @@ export class AppServer {
     this.process = child;
     await new Promise<void>((resolve, reject) => {
       let output = "";
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 60_000);
       const read = (chunk: Buffer) => {
         output += chunk.toString();
         if (output.includes("Fieldbook is running on")) {
@@ -106,7 +106,79 @@ export class AppServer {
   }
 }
 
-export const test = base.extend<{ server: AppServer; profile: BrowserContext }>({
+/**
+ * Content-Security-Policy violations: every browser context a test opens
+ * gets an init script that reports each `securitypolicyviolation` event of
+ * its pages (and the console's CSP messages) here, and an automatic fixture
+ * requires that a test saw none.
+ */
+let cspViolations: string[] = [];
+const watchedContexts = new WeakSet<BrowserContext>();
+
+const CSP_LISTENER = `document.addEventListener("securitypolicyviolation", (event) => {
+  const report = {
+    directive: event.violatedDirective,
+    blocked: event.blockedURI,
+    source: event.sourceFile,
+    line: event.lineNumber,
+    sample: event.sample,
+    page: location.href,
+  };
+  try { window.__fieldbookCspViolation(JSON.stringify(report)); } catch (_) {}
+}, true);`;
+
+/** Starts collecting `context`'s CSP violations (once per context). */
+export async function watchCsp(context: BrowserContext): Promise<void> {
+  if (watchedContexts.has(context)) return;
+  watchedContexts.add(context);
+  await context.exposeBinding("__fieldbookCspViolation", (_source, report: string) => {
+    cspViolations.push(report);
+  });
+  await context.addInitScript(CSP_LISTENER);
+  const watchConsole = (page: Page) =>
+    page.on("console", (message) => {
+      if (message.text().includes("Content Security Policy")) cspViolations.push(`console: ${message.text()}`);
+    });
+  context.pages().forEach(watchConsole);
+  context.on("page", watchConsole);
+}
+
+/** How many violations this test has seen so far. */
+export function cspViolationCount(): number {
+  return cspViolations.length;
+}
+
+/** The violations seen so far in this test, which are then forgotten. */
+export function takeCspViolations(): string[] {
+  const taken = cspViolations;
+  cspViolations = [];
+  return taken;
+}
+
+export const test = base.extend<{ server: AppServer; profile: BrowserContext; cspCheck: void }>({
+  // Every test: watch every context it opens, then require no violation.
+  cspCheck: [
+    async ({ browser }, use, testInfo) => {
+      cspViolations = [];
+      const newContext = browser.newContext.bind(browser);
+      browser.newContext = async (...args: Parameters<typeof browser.newContext>) => {
+        const context = await newContext(...args);
+        await watchCsp(context);
+        return context;
+      };
+      await use();
+      browser.newContext = newContext;
+      const seen = takeCspViolations();
+      const events = seen.filter((v) => !v.startsWith("console: ")).length;
+      testInfo.annotations.push({ type: "csp-violations", description: String(events) });
+      expect(seen, "Content-Security-Policy violations").toEqual([]);
+    },
+    { auto: true },
+  ],
+  context: async ({ context }, use) => {
+    await watchCsp(context);
+    await use(context);
+  },
   server: async ({}, use) => {
     const server = new AppServer(await freePort(), requireEnv("FIELDBOOK_DIST"));
     await server.start();
@@ -125,6 +197,7 @@ export const test = base.extend<{ server: AppServer; profile: BrowserContext }>(
       args: CHROMIUM_ARGS,
       serviceWorkers: "allow",
     });
+    await watchCsp(context);
     await use(context);
     await context.close();
     fs.rmSync(dir, { recursive: true, force: true });

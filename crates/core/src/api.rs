@@ -103,8 +103,9 @@ pub struct DeviceKeyRequest {
 pub struct DeviceKeyResponse {
     /// The device id asked for.
     pub device: crate::Id,
-    /// 32 random bytes as 64 lowercase hex characters; the same at every
-    /// request for this user and device.
+    /// 32 bytes as 64 lowercase hex characters (derived from the server
+    /// key, or random from an older server); the same at every request for
+    /// this user and device.
     pub secret: String,
     /// When the server made it, ms since the epoch.
     pub created_ms: u64,

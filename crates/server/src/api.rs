@@ -28,7 +28,7 @@ use crate::AppState;
 use crate::audit::{self, AuditNote, Event};
 use crate::auth::{
     LoginLimiter, PasswordChangeSession, Role, Session, User, check_new_password, dummy_hash,
-    hash_password, limiter_keys, new_device_secret, new_token, token_hash, verify_password,
+    hash_password, limiter_keys, new_token, token_hash, verify_password,
 };
 use crate::error::ApiError;
 use crate::json::{ApiJson, ApiQuery};
@@ -447,7 +447,7 @@ async fn device_key(
     )
     .bind(&session.user.id)
     .bind(&device)
-    .bind(new_device_secret())
+    .bind(crate::server_key::DERIVED)
     .bind(now as i64)
     .execute(&mut *tx)
     .await?;
@@ -459,6 +459,10 @@ async fn device_key(
     .bind(&device)
     .fetch_one(&state.db.pool)
     .await?;
+    let secret = state
+        .server_key
+        .reveal(&session.user.id, &device, row.get("secret"))
+        .map_err(ApiError::Internal)?;
     tracing::info!(username = session.user.username, device, "device key");
     audit::record(
         &state.db.pool,
@@ -471,7 +475,7 @@ async fn device_key(
     .await?;
     Ok(Json(DeviceKeyResponse {
         device: request.device,
-        secret: row.get("secret"),
+        secret,
         created_ms: row.get::<i64, _>("created_ms") as u64,
     }))
 }

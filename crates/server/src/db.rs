@@ -67,11 +67,18 @@ impl Db {
             && let Some(path) = url
                 .strip_prefix("sqlite://")
                 .and_then(|rest| rest.split('?').next())
-            && let Some(folder) = Path::new(&decode(path)).parent()
-            && !folder.as_os_str().is_empty()
+            && !path.is_empty()
+            && !path.starts_with(':')
         {
-            std::fs::create_dir_all(folder)
-                .with_context(|| format!("cannot make the folder {}", folder.display()))?;
+            // The folder only for the server's user (0700), the database
+            // and its -wal and -shm files too (0600).
+            let file = Path::new(&decode(path)).to_path_buf();
+            if let Some(folder) = file.parent()
+                && !folder.as_os_str().is_empty()
+            {
+                crate::server_key::private_folder(folder)?;
+            }
+            crate::server_key::private_sqlite_files(&file)?;
         }
         let options = AnyConnectOptions::from_str(url).context("the database URL is not valid")?;
         let pool = AnyPoolOptions::new()

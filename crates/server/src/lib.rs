@@ -13,8 +13,11 @@ pub mod auth;
 pub mod db;
 pub mod devices;
 pub mod error;
+pub mod headers;
 pub mod json;
 pub mod restore;
+pub mod serve;
+pub mod server_key;
 pub mod static_files;
 pub mod sync;
 
@@ -73,6 +76,11 @@ pub struct AppConfig {
     pub trusted_proxies: Vec<address::IpRange>,
     /// At most this many keys in the sign-in limiter's memory.
     pub login_limiter_keys: usize,
+    /// Serving HTTPS itself: answers carry `Strict-Transport-Security`.
+    pub hsts: bool,
+    /// The key that derives and seals the lock's recovery secrets
+    /// (`server_key`); the binary loads it from the data folder.
+    pub server_key: Arc<server_key::ServerKey>,
 }
 
 impl AppConfig {
@@ -86,6 +94,8 @@ impl AppConfig {
             trust_forwarded_for: false,
             trusted_proxies: address::IpRange::loopback(),
             login_limiter_keys: auth::DEFAULT_LIMITER_KEYS,
+            hsts: false,
+            server_key: Arc::new(server_key::ServerKey::ephemeral()),
         }
     }
 }
@@ -113,6 +123,8 @@ pub struct AppState {
     /// adds memory (500 logins at once peaked at 8.9 GB without this) and
     /// takes the cores from every other request.
     pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// Derives and seals the lock's recovery secrets.
+    pub server_key: Arc<server_key::ServerKey>,
     clock: ClockFn,
 }
 
@@ -137,8 +149,10 @@ pub fn app(config: &AppConfig) -> Router {
         password_checks: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         )),
+        server_key: config.server_key.clone(),
         clock: config.clock.clone(),
     };
+    let security_headers = headers::SecurityHeaders::for_dist(&config.dist, config.hsts);
     let api = api::routes()
         // Every 401, 403 and 429 goes to the audit log.
         .layer(axum::middleware::from_fn_with_state(
@@ -168,5 +182,10 @@ pub fn app(config: &AppConfig) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
+        // Outside the timeout and the body limit, so their answers carry
+        // the headers too.
+        .layer(axum::middleware::from_fn(move |request, next| {
+            headers::add(security_headers.clone(), request, next)
+        }))
         .layer(TraceLayer::new_for_http())
 }

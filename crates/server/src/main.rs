@@ -11,7 +11,9 @@ use fieldbook_server::address::IpRange;
 use fieldbook_server::audit::{self, Event};
 use fieldbook_server::auth::Role;
 use fieldbook_server::restore::{self, DataFolderLock};
-use fieldbook_server::{AppConfig, Db, admin, app, auth, db::sqlite_url, devices, system_clock};
+use fieldbook_server::{
+    AppConfig, Db, admin, app, auth, db::sqlite_url, devices, serve, server_key, system_clock,
+};
 use tracing_subscriber::EnvFilter;
 
 /// Fieldbook's township server: serves the app to phones and syncs their
@@ -74,6 +76,15 @@ struct ServeArgs {
     /// and daily).
     #[arg(long, default_value_t = audit::DEFAULT_MAX_AGE_DAYS, value_parser = clap::value_parser!(u64).range(1..=36500))]
     audit_max_age_days: u64,
+    /// Close a connection that has not sent a whole request head within
+    /// this many seconds of opening, or of its last answer (an idle
+    /// keep-alive connection).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
+    /// At most this many connections open at once; more wait until one
+    /// closes.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
     /// On first start, create a demo village with the synthetic data and a
     /// demo worker login, and print the login.
     #[arg(long)]
@@ -256,7 +267,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let db = Db::connect(&url).await?;
     match cli.command {
-        None => serve(cli.serve, db).await,
+        None => serve(cli.serve, db, &cli.database.data_dir).await,
         Some(Command::Restore { .. }) => unreachable!("handled before the database opens"),
         Some(Command::Backup { out }) => {
             audit_cli(&db, "backup", None, String::new()).await?;
@@ -511,13 +522,19 @@ fn read_password() -> anyhow::Result<String> {
     }
 }
 
-async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, db: Db, data_dir: &std::path::Path) -> anyhow::Result<()> {
     if !args.dist.join("index.html").is_file() {
         bail!(
             "no built app in {}: run `cargo xtask build` first (or pass --dist)",
             args.dist.display()
         );
     }
+    // The key that keeps the lock's recovery secrets out of the database:
+    // refuses to start with the wrong one rather than issue other secrets.
+    let from_env = std::env::var(server_key::KEY_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let key = server_key::open(&db, data_dir, from_env.as_deref()).await?;
     if args.demo {
         let today = chrono::Utc::now().date_naive();
         if let Some(login) = admin::seed_demo(&db, today, (system_clock())()).await? {
@@ -542,6 +559,21 @@ async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
     let addr: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
         .with_context(|| format!("--host {} is not an IP address", args.host))?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot read the certificate {} or its key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?
+                .get_inner(),
+        ),
+        _ => None,
+    };
     let config = AppConfig {
         trust_forwarded_for: args.trust_forwarded_for,
         trusted_proxies: if args.trusted_proxies.is_empty() {
@@ -550,6 +582,8 @@ async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
             args.trusted_proxies.clone()
         },
         session_ttl_ms: args.session_idle_days * DAY_MS,
+        hsts: tls.is_some(),
+        server_key: std::sync::Arc::new(key),
         ..AppConfig::new(args.dist.clone(), db.clone())
     };
     tokio::spawn(housekeeping(
@@ -557,50 +591,26 @@ async fn serve(args: ServeArgs, db: Db) -> anyhow::Result<()> {
         config.session_ttl_ms,
         args.audit_max_age_days * DAY_MS,
     ));
-    let router = app(&config).into_make_service_with_connect_info::<SocketAddr>();
-
-    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
-        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot read the certificate {} or its key {}",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
-        let handle = axum_server::Handle::new();
-        let stopper = handle.clone();
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-        });
-        let server = axum_server::bind_rustls(addr, config).handle(handle.clone());
-        let serving = tokio::spawn(server.serve(router));
-        let bound = handle
-            .listening()
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        println!("Fieldbook is running on https://{bound}/");
-        serving.await?.context("server stopped with an error")?;
-        db.pool.close().await;
-        return Ok(());
-    }
+    let router = app(&config);
+    let limits = serve::Limits {
+        header_timeout: std::time::Duration::from_secs(args.header_timeout),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    };
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
-    println!("Fieldbook is running on http://{bound}/");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("Fieldbook is running on {scheme}://{bound}/");
     if bound.ip().is_unspecified() {
         println!(
-            "Phones on the same network: open http://<this computer's address>:{}/ \
+            "Phones on the same network: open {scheme}://<this computer's address>:{}/ \
              (`hostname -I` shows it). Offline use needs HTTPS or localhost.",
             bound.port()
         );
     }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+    serve::serve(listener, tls, router, limits, shutdown_signal())
         .await
         .context("server stopped with an error")?;
     // Closing the pool checkpoints SQLite's write-ahead log into the file.
