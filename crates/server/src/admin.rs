@@ -54,12 +54,7 @@ async fn log_server_changes(
     changes: Vec<Change>,
     now_ms: u64,
 ) -> Result<Vec<u64>, ApiError> {
-    let head: i64 =
-        sqlx::query("UPDATE counters SET value = value + 0 WHERE name = 'cursor' RETURNING value")
-            .fetch_one(&mut **tx)
-            .await?
-            .get(0);
-    let mut cursor = head as u64;
+    let mut cursor = crate::sync::lock_cursor(tx).await?;
     let mut records = Records::load(tx, changes.iter().map(|c| c.record)).await?;
     let mut seqs = Vec::new();
     for change in changes {
@@ -201,9 +196,7 @@ pub async fn settle(
     let mut tx = db.pool.begin().await?;
     // The cursor lock first: nothing is read before this transaction holds
     // the write lock, so a push cannot slip in between the read and the write.
-    sqlx::query("UPDATE counters SET value = value + 0 WHERE name = 'cursor'")
-        .execute(&mut *tx)
-        .await?;
+    crate::sync::lock_cursor(&mut tx).await?;
     let (village, state) = load_state(&mut tx, record)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such record".into()))?;

@@ -324,6 +324,15 @@ async fn logout(
 /// wrong, so that the app does not take it for an ended session); the new
 /// one must differ from it. Every other session of hers ends; this one
 /// goes on. Works while an administrator's reset asks for a new password.
+/// The stored password hash of user `id`, to check a password asked again.
+async fn stored_hash(state: &AppState, id: &str) -> Result<String, ApiError> {
+    Ok(sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(&state.db.pool)
+        .await?
+        .get("password_hash"))
+}
+
 async fn change_password(
     State(state): State<AppState>,
     PasswordChangeSession { session, .. }: PasswordChangeSession,
@@ -333,11 +342,7 @@ async fn change_password(
     check_new_password(&request.new).map_err(|reason| ApiError::field("new", reason))?;
     let mut attempt = PasswordAttempt::start(&state, &session.user.username, address).await?;
     let now = attempt.now_ms;
-    let hash: String = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
-        .bind(&session.user.id)
-        .fetch_one(&state.db.pool)
-        .await?
-        .get("password_hash");
+    let hash = stored_hash(&state, &session.user.id).await?;
     if !attempt.verify(&request.current, hash).await? {
         audit::record_or_log(
             &state.db,
@@ -423,11 +428,7 @@ async fn device_key(
     tx.rollback().await?;
     let mut attempt = PasswordAttempt::start(&state, &session.user.username, address).await?;
     let now = attempt.now_ms;
-    let hash: String = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
-        .bind(&session.user.id)
-        .fetch_one(&state.db.pool)
-        .await?
-        .get("password_hash");
+    let hash = stored_hash(&state, &session.user.id).await?;
     if !attempt.verify(&request.password, hash).await? {
         tracing::info!(
             username = session.user.username,

@@ -29,8 +29,6 @@ pub enum ApiError {
     TooLarge,
     /// 415: the body is not JSON.
     UnsupportedMediaType,
-    /// 429: too many attempts; try again after the given seconds.
-    TooManyRequests(u64),
     /// 429: failed sign-ins from this address: wait `seconds` (sent as
     /// `Retry-After`); `reason` says which limit.
     SlowDown {
@@ -125,23 +123,6 @@ impl IntoResponse for ApiError {
                 "send the body as JSON (Content-Type: application/json)".to_string(),
                 None,
             ),
-            ApiError::TooManyRequests(seconds) => {
-                let message = format!("too many attempts: try again in {seconds} s");
-                let mut response = (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Json(Body {
-                        error: "too_many_requests",
-                        message: message.clone(),
-                        field: None,
-                    }),
-                )
-                    .into_response();
-                if let Ok(value) = seconds.to_string().parse() {
-                    response.headers_mut().insert("retry-after", value);
-                }
-                response.extensions_mut().insert(ErrorReason(message));
-                return response;
-            }
             ApiError::SlowDown { seconds, reason } => {
                 let message = format!("{reason}: try again in {seconds} s");
                 let mut response = (

@@ -134,11 +134,7 @@ async fn set_meta(tx: &mut Transaction<'_, Any>, name: &str, value: &str) -> any
 pub async fn renew_identity(db: &Db, now_ms: u64, replay_days: u64) -> anyhow::Result<Renewed> {
     let mut tx = db.pool.begin().await?;
     // The cursor's lock first, as every writer of the log takes it.
-    let head: i64 =
-        sqlx::query("UPDATE counters SET value = value + 0 WHERE name = 'cursor' RETURNING value")
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
+    let head = sync::lock_cursor(&mut tx).await?;
     let database = Uuid::new_v4();
     let device = DeviceId(Uuid::new_v4());
     let until = now_ms.saturating_add(replay_days.saturating_mul(DAY_MS));
@@ -227,12 +223,7 @@ pub async fn replay(
 
     let _guard = lock.lock().await;
     let mut tx = db.pool.begin().await?;
-    let head: i64 =
-        sqlx::query("UPDATE counters SET value = value + 0 WHERE name = 'cursor' RETURNING value")
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
-    let mut cursor = head as u64;
+    let mut cursor = sync::lock_cursor(&mut tx).await?;
     let mut accepted = BTreeSet::new();
     let mut applied = 0;
     for (device, run) in runs {

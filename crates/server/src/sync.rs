@@ -199,6 +199,19 @@ async fn commit_group(db: &Db, group: Vec<PendingPush>) {
     }
 }
 
+/// Takes the change log cursor's lock inside `tx` (the row lock on
+/// PostgreSQL, the write lock on SQLite) and returns the head: every writer
+/// of the log does this first, so writes are applied one after another and
+/// commit in cursor order.
+pub async fn lock_cursor(tx: &mut Transaction<'_, Any>) -> Result<u64, sqlx::Error> {
+    let head: i64 =
+        sqlx::query("UPDATE counters SET value = value + 0 WHERE name = 'cursor' RETURNING value")
+            .fetch_one(&mut **tx)
+            .await?
+            .get(0);
+    Ok(head as u64)
+}
+
 /// The transaction of a group: the cursor's lock first, each push in a
 /// savepoint, the cursor written back, commit. `Err` when the transaction
 /// itself failed (nothing of the group committed).
@@ -207,12 +220,7 @@ async fn apply_group(
     work: Vec<(User, PushRequest, u64)>,
 ) -> anyhow::Result<Vec<Result<PushResponse, ApiError>>> {
     let mut tx = db.pool.begin().await?;
-    let head: i64 =
-        sqlx::query("UPDATE counters SET value = value + 0 WHERE name = 'cursor' RETURNING value")
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
-    let mut cursor = head as u64;
+    let mut cursor = lock_cursor(&mut tx).await?;
     let mut results = Vec::with_capacity(work.len());
     for (user, request, now_ms) in work {
         let before = cursor;
