@@ -198,3 +198,83 @@ on_both! {
         assert_eq!(stored["phone"], json!("222"));
     }
 }
+
+/// A database of the version before devices were bound, on which a worker
+/// had already pushed under the server's own device id: the upgrade gives
+/// the server a new device id (its old one is the phone's now, in the log),
+/// binds each phone to the user of its first change, and the server's own
+/// changes work again. SQLite: the old schema is made by the first two
+/// migrations alone.
+#[tokio::test]
+async fn an_upgrade_repairs_a_server_device_a_phone_pushed_under() {
+    use sqlx::Row;
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old-migrations");
+    std::fs::create_dir(&old).unwrap();
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for name in ["0001_init.sql", "0002_device_keys.sql"] {
+        std::fs::copy(here.join(name), old.join(name)).unwrap();
+    }
+    let url = fieldbook_server::db::sqlite_url(&dir.path().join("fieldbook.db"));
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::migrate::Migrator::new(old.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let server = device(1000);
+    let village = "00000000-0000-0000-0000-00000000aaaa";
+    for sql in [
+        format!("INSERT INTO server_meta (name, value) VALUES ('device', '{}')", server.0),
+        format!("INSERT INTO villages (id, name, township, created_ms) VALUES ('{village}', '王庄村', '石桥镇', 1)"),
+        "INSERT INTO users (id, username, password_hash, role, township, disabled, created_ms) VALUES ('u-wang', 'wang', 'x', 'worker', NULL, 0, 1)".into(),
+        "INSERT INTO users (id, username, password_hash, role, township, disabled, created_ms) VALUES ('u-li', 'li', 'x', 'worker', NULL, 0, 1)".into(),
+        // The server's own first change, then wang's push under its id, wang's
+        // phone, and li's phone (which wang later pushed under too).
+        format!("INSERT INTO changes VALUES (1, '{}', 1, '{village}', 'village', '{village}', '{{}}', 0, 10, NULL)", server.0),
+        format!("INSERT INTO changes VALUES (2, '{}', 2, '{village}', 'household', 'h1', '{{}}', 0, 20, 'u-wang')", server.0),
+        format!("INSERT INTO changes VALUES (3, '{}', 1, '{village}', 'household', 'h2', '{{}}', 0, 30, 'u-wang')", device(1).0),
+        format!("INSERT INTO changes VALUES (4, '{}', 1, '{village}', 'household', 'h3', '{{}}', 0, 40, 'u-li')", device(9).0),
+        format!("INSERT INTO changes VALUES (5, '{}', 2, '{village}', 'household', 'h4', '{{}}', 0, 50, 'u-wang')", device(9).0),
+        "UPDATE counters SET value = 5 WHERE name = 'cursor'".into(),
+        "UPDATE counters SET value = 1 WHERE name = 'server_seq'".into(),
+    ] {
+        sqlx::query(&sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let db = fieldbook_server::Db::connect(&url).await.unwrap();
+    let owner = |device: DeviceId| {
+        let db = db.clone();
+        async move {
+            sqlx::query(
+                "SELECT COALESCE(user_id, '-') || ' ' || kind FROM devices WHERE device_id = $1",
+            )
+            .bind(device.0.to_string())
+            .fetch_optional(&db.pool)
+            .await
+            .unwrap()
+            .map(|r| r.get::<String, _>(0))
+        }
+    };
+    assert_eq!(
+        owner(server).await.as_deref(),
+        Some("u-wang phone"),
+        "the old server id went to the phone that took it"
+    );
+    assert_eq!(owner(device(1)).await.as_deref(), Some("u-wang phone"));
+    assert_eq!(
+        owner(device(9)).await.as_deref(),
+        Some("u-li phone"),
+        "a phone belongs to the user of its first change"
+    );
+    let renewed = fieldbook_server::admin::server_device(&db).await.unwrap();
+    assert_ne!(renewed, server, "the server took a new device id");
+    assert_eq!(owner(renewed).await.as_deref(), Some("- server"));
+    // The server's own changes commit again.
+    fieldbook_server::admin::add_village(&db, "新村", "石桥镇", 60)
+        .await
+        .unwrap();
+}
