@@ -494,11 +494,14 @@ pub async fn restore_sqlite(
     } else {
         None
     };
-    for (from, to) in sidecars(&staging).into_iter().zip(sidecars(&target)) {
-        if from.exists() {
-            std::fs::rename(&from, &to)
-                .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))?;
-        }
+    // The checkpoint put everything into the file itself, so it moves
+    // alone. Its write-ahead log and shared memory, empty, may still be
+    // going away with the closing connection (SQLite deletes them as the
+    // last one closes): never moved, removed if still there.
+    std::fs::rename(&staging, &target)
+        .with_context(|| format!("cannot move {} to {}", staging.display(), target.display()))?;
+    for leftover in sidecars(&staging).into_iter().skip(1) {
+        let _ = std::fs::remove_file(leftover);
     }
     Ok(Restored { renewed, kept })
 }
