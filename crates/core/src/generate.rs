@@ -1544,6 +1544,7 @@ impl Gen {
             outcome,
             notes: None,
             next_visit: None,
+            not_seen: None,
             deleted: false,
         };
         self.visits.push(visit);

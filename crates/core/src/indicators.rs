@@ -136,8 +136,13 @@ impl<'a> VillageView<'a> {
     fn new(data: &'a Dataset, village_id: Id) -> Self {
         let persons = data.persons_of(village_id);
         let ids: HashSet<Id> = persons.iter().map(|p| p.id).collect();
+        // Only visits that served the person count: an attempt that found
+        // nobody (未见到) counts for nothing.
         let mut visits = data.visits_by_person();
         visits.retain(|person, _| ids.contains(person));
+        for list in visits.values_mut() {
+            list.retain(|v| v.was_seen());
+        }
         VillageView {
             data,
             village_id,

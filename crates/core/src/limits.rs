@@ -344,6 +344,10 @@ pub fn visit_limits(visit: &Visit) -> Vec<Problem> {
     );
     out.opt_text("notes", Text::Note, &visit.notes);
     out.opt_date("next_visit", visit.next_visit);
+    out.opt_date(
+        "not_seen.come_back",
+        visit.not_seen.and_then(|n| n.come_back),
+    );
     out.0
 }
 
@@ -595,6 +599,13 @@ mod tests {
                 "next_visit",
                 json!("1899-01-01"),
                 "next_visit",
+                K::DateOutOfRange,
+            ),
+            (
+                R::Visit,
+                "not_seen",
+                json!({"reason": "not_home", "come_back": "2101-01-01"}),
+                "not_seen.come_back",
                 K::DateOutOfRange,
             ),
             (

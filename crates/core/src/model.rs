@@ -531,6 +531,39 @@ pub struct Outcome {
     pub defect_level: Option<u8>,
 }
 
+/// Why a visit found nobody to serve (未见到).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotSeenReason {
+    /// 不在家: nobody home this time.
+    NotHome,
+    /// 外出: away for a while (working elsewhere, visiting family).
+    Away,
+    /// 拒访: declined the visit.
+    Declined,
+}
+
+impl NotSeenReason {
+    /// Every reason, in the order forms list them.
+    pub const ALL: [NotSeenReason; 3] = [
+        NotSeenReason::NotHome,
+        NotSeenReason::Away,
+        NotSeenReason::Declined,
+    ];
+}
+
+/// 未见到: an attempted visit that served nobody. It closes no task; the
+/// task stays open and comes back to the Today list on `come_back`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotSeen {
+    /// Why she was not seen.
+    pub reason: NotSeenReason,
+    /// 再访日期: when to try again, if agreed or guessed.
+    #[serde(default)]
+    pub come_back: Option<NaiveDate>,
+}
+
 /// 随访/服务记录: a visit to a person.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -557,12 +590,21 @@ pub struct Visit {
     /// 下次随访日期.
     #[serde(default)]
     pub next_visit: Option<NaiveDate>,
+    /// 未见到: set when the visit was only an attempt (not at home, away,
+    /// declined); such a visit closes no task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_seen: Option<NotSeen>,
     /// Tombstone.
     #[serde(default)]
     pub deleted: bool,
 }
 
 impl Visit {
+    /// Whether the visit served the person (it was not only an attempt).
+    pub fn was_seen(&self) -> bool {
+        self.not_seen.is_none()
+    }
+
     /// A new visit with only the required fields: no outcome, notes or next
     /// date yet.
     pub fn new(id: Id, person_id: Id, household_id: Id, date: NaiveDate, kind: VisitKind) -> Self {
@@ -576,6 +618,7 @@ impl Visit {
             outcome: Outcome::default(),
             notes: None,
             next_visit: None,
+            not_seen: None,
             deleted: false,
         }
     }

@@ -581,6 +581,7 @@ pub fn care_for_girls_archive(data: &Dataset, village_id: Id, year: i32) -> Vec<
                 .iter()
                 .filter(|v| {
                     !v.deleted
+                        && v.was_seen()
                         && v.household_id == h.id
                         && v.kind == VisitKind::CareForGirls
                         && Period::Year { year }.contains(v.date)
@@ -811,7 +812,9 @@ pub fn year_end_figures(
     let visits: Vec<&Visit> = data
         .visits
         .iter()
-        .filter(|v| !v.deleted && period.contains(v.date) && ids.contains(&v.person_id))
+        .filter(|v| {
+            !v.deleted && v.was_seen() && period.contains(v.date) && ids.contains(&v.person_id)
+        })
         .collect();
     let progress = plan_progress(data, village_id, year);
     YearEndFigures {

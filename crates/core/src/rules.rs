@@ -643,9 +643,12 @@ fn settle(
     rules: &Rules,
 ) -> Task {
     let wanted = candidate.kind.closing_visit();
-    let closing = visits
-        .iter()
-        .find(|v| v.kind == wanted && v.date >= candidate.start && v.date <= candidate.close_until);
+    let closing = visits.iter().find(|v| {
+        v.kind == wanted
+            && v.was_seen()
+            && v.date >= candidate.start
+            && v.date <= candidate.close_until
+    });
     let status = match closing {
         Some(visit) => TaskStatus::Done {
             visit_id: visit.id,
@@ -798,6 +801,28 @@ mod tests {
         data.visits
             .push(visit(501, 100, d(2026, 3, 1), VisitKind::ThreeChecks));
         assert_eq!(due(&data, d(2026, 3, 10)), vec![]);
+    }
+
+    #[test]
+    fn an_attempt_that_found_nobody_closes_no_task() {
+        let mut data = village();
+        data.persons.push(woman(100, d(1990, 5, 1)));
+        let mut attempt = visit(500, 100, d(2026, 3, 1), VisitKind::ThreeChecks);
+        attempt.not_seen = Some(crate::model::NotSeen {
+            reason: crate::model::NotSeenReason::NotHome,
+            come_back: Some(d(2026, 3, 12)),
+        });
+        data.visits.push(attempt);
+        let open = due(&data, d(2026, 3, 10));
+        assert!(
+            open.contains(&(
+                TaskKind::ThreeChecks,
+                d(2026, 1, 1),
+                d(2026, 6, 30),
+                TaskStatus::Due
+            )),
+            "{open:?}"
+        );
     }
 
     #[test]

@@ -161,6 +161,8 @@ pub enum MessageKey {
     VisitBeforeBirth,
     /// The next-visit date is before the visit date.
     NextVisitBeforeVisit,
+    /// A not-seen attempt's come-back date is before the attempt.
+    ComeBackBeforeVisit,
     /// The birth-defect intervention level is not in [`DEFECT_LEVELS`].
     DefectLevelOutOfRange,
     /// A title (of a plan, section or measure) is empty.
@@ -237,6 +239,7 @@ impl MessageKey {
         MessageKey::VisitDateInFuture,
         MessageKey::VisitBeforeBirth,
         MessageKey::NextVisitBeforeVisit,
+        MessageKey::ComeBackBeforeVisit,
         MessageKey::DefectLevelOutOfRange,
         MessageKey::TitleEmpty,
         MessageKey::PlanYearOutOfRange,
@@ -295,6 +298,7 @@ impl MessageKey {
             MessageKey::VisitDateInFuture => "随访日期不能晚于今天",
             MessageKey::VisitBeforeBirth => "随访日期不能早于出生日期",
             MessageKey::NextVisitBeforeVisit => "下次随访日期不能早于本次随访日期",
+            MessageKey::ComeBackBeforeVisit => "再访日期不能早于本次日期",
             MessageKey::DefectLevelOutOfRange => "干预级别应为一级、二级或三级",
             MessageKey::TitleEmpty => "请填写标题",
             MessageKey::PlanYearOutOfRange => "年份应在2000年到2100年之间",
@@ -375,6 +379,9 @@ impl MessageKey {
             MessageKey::VisitBeforeBirth => "The visit date cannot be earlier than the birth date.",
             MessageKey::NextVisitBeforeVisit => {
                 "The next visit date cannot be earlier than this visit."
+            }
+            MessageKey::ComeBackBeforeVisit => {
+                "The date to come back cannot be earlier than this attempt."
             }
             MessageKey::DefectLevelOutOfRange => "The intervention level must be 1, 2 or 3.",
             MessageKey::TitleEmpty => "Please enter a title.",
@@ -685,6 +692,14 @@ pub fn validate_visit(visit: &Visit, data: &Dataset, today: NaiveDate) -> Vec<Pr
     );
     out.flag(
         visit
+            .not_seen
+            .and_then(|n| n.come_back)
+            .is_some_and(|c| c < visit.date),
+        "not_seen.come_back",
+        MessageKey::ComeBackBeforeVisit,
+    );
+    out.flag(
+        visit
             .outcome
             .defect_level
             .is_some_and(|l| !DEFECT_LEVELS.contains(&l)),
@@ -964,6 +979,7 @@ mod tests {
             },
             notes: None,
             next_visit: Some(d(2024, 11, 10)),
+            not_seen: None,
             deleted: false,
         });
         data.plans.push(WorkPlan {
@@ -1365,6 +1381,21 @@ mod tests {
                 "next visit before the visit",
                 |ds| ds.visits[0].next_visit = Some(d(2024, 5, 9)),
                 vec![at(R::Visit, VISIT, "next_visit", K::NextVisitBeforeVisit)],
+            ),
+            (
+                "come back before the attempt",
+                |ds| {
+                    ds.visits[0].not_seen = Some(crate::model::NotSeen {
+                        reason: crate::model::NotSeenReason::NotHome,
+                        come_back: Some(d(2024, 5, 9)),
+                    })
+                },
+                vec![at(
+                    R::Visit,
+                    VISIT,
+                    "not_seen.come_back",
+                    K::ComeBackBeforeVisit,
+                )],
             ),
             (
                 "defect level 0",
