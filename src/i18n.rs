@@ -128,6 +128,7 @@ messages! {
     LockTurnOff => "关闭本机加密", "Turn the lock off";
     LockChangePin => "修改本机密码", "Change the PIN";
     LockNewPin => "新密码（至少 6 位数字，或至少 8 个字符）", "New PIN (at least 6 digits, or at least 8 characters)";
+    // Issue 14, h-today: this part's keys go here.
     LockPinAdvice => "6 位数字好记，但若有人拷走手机存储，可在电脑上较快猜出；用至少 8 个字符、字母数字混合的密码更安全。",
         "Six digits are easy to remember, but someone with a copy of the phone's storage can guess them fairly quickly on a computer; a password of 8 or more letters and digits is much safer.";
     LockRepeatPin => "再输一次新密码", "The new PIN again";
@@ -183,6 +184,7 @@ messages! {
     SearchHouseholds => "姓名、户编号或拼音首字母", "Name, number or pinyin initials";
     NoMatches => "没有找到符合条件的住户。", "No household matches.";
     ShowMore => "显示更多", "Show more";
+    // Issue 14, h-forms: this part's keys go here.
     HouseholdsFound => "户", "households";
     AddHousehold => "添加住户", "Add household";
     AddPerson => "添加成员", "Add person";
@@ -234,6 +236,7 @@ messages! {
     NoPlan => "还没有年度工作计划。", "There is no work plan yet.";
     Progress => "完成进度", "Progress";
     DoneOn => "完成日期", "Done on";
+    // Issue 14, h-reports: this part's keys go here.
     HouseholdsReached => "覆盖户数", "Households reached";
     HouseholdsReachedInvalid => "覆盖户数应为整数", "Households reached must be a whole number";
     PeriodMonth => "月", "Month";
@@ -284,6 +287,7 @@ messages! {
     InformedChoice => "已做知情选择", "Informed choice made";
     Menopause => "绝经日期", "Menopause date";
     Exemption => "免查原因", "Reason for exemption from checks";
+    // Issue 14, h-township: this part's keys go here.
     BackupLabel => "备份", "Backup";
     BackupIntro => "把本机全部记录和未同步的修改导出为一个文件，无法同步时请定期导出保存。",
         "Export every record and every unsynced change on this phone to one file. Export often when you cannot sync.";
@@ -336,6 +340,7 @@ messages! {
     ImportUnchanged => "无变化记录", "Records unchanged";
     ImportConflicts => "保留待核对的不同值", "Differing values kept for review";
     StartNextYear => "开始下一年度计划", "Start next year's plan";
+    // Issue 14, h-shell: this part's keys go here.
     AddMeasure => "添加措施", "Add a measure";
     MeasureTitle => "措施名称", "Measure";
     Recurrence => "周期", "How often";
