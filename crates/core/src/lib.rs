@@ -17,6 +17,7 @@ pub mod api;
 pub mod backup;
 pub mod data;
 pub mod generate;
+pub mod groups;
 pub mod indicators;
 pub mod labels;
 pub mod limits;

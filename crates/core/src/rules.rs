@@ -3,6 +3,54 @@
 //!
 //! Every constant is in [`Rules`], with the documented default. The rules
 //! read only their inputs: the records, "today" and the constants.
+//!
+//! # Overdue or missed
+//!
+//! Each task has a window (when it should be done) and a reach
+//! ([`Task::close_until`], the last day a visit still closes it, late).
+//! While today is inside the reach and no visit closed it, a task past its
+//! window is [`TaskStatus::Overdue`] and carries its days late
+//! ([`Task::days_late`]); once the reach has passed it is
+//! [`TaskStatus::Missed`]: it can no longer be done, it leaves the working
+//! list, and it counts as not done (the indicators count only visits done).
+//!
+//! Which kinds are which ([`TaskKind::is_period_bound`]):
+//! - *period-bound*, reach = window: 三查 (a half-year), 流动人口季查 (a
+//!   quarter), 关爱女孩帮扶 and 奖励扶助 (a year). The work of a period is
+//!   done in that period; after it ends the next period's task is the one to
+//!   do. Such a task goes from due straight to missed.
+//! - *follow-ups*, reach past the window: a method's follow-ups, injections
+//!   and pill re-supplies (a series: late until the next of the series
+//!   opens), the replace-by reminder, device removal, the certificate
+//!   renewal, the second postpartum visit (late for up to
+//!   [`Rules::overdue_lookback_days`]), the first postpartum visit (late
+//!   until the 42-day visit opens), the birth-defect referral (late until the
+//!   expected date). A pregnancy's monthly follow-ups are a series of
+//!   back-to-back months: a month not visited is missed when the next
+//!   month's follow-up opens, and that one is on the list at once at the
+//!   first priority, so the woman is never off the list.
+//!
+//! No task stays overdue longer than `overdue_lookback_days` after its
+//! window: a follow-up half a year late is missed, not buried in the list.
+//!
+//! # Priority
+//!
+//! [`TaskKind::priority`]: 1 the mother and child (postpartum, birth-defect
+//! referral, pregnancy follow-up); 2 keeping a method safe and continuous
+//! (injection, pill re-supply, method follow-up, replacement, removal);
+//! 3 the routine checks (三查, 流动人口季查, certificate renewal); 4 the
+//! yearly household work (关爱女孩帮扶, 奖励扶助). [`today_list`] sorts the
+//! working list by priority, then days late (most first), then the window's
+//! end.
+//!
+//! # Attempts
+//!
+//! A visit that found nobody ([`Visit::not_seen`]) closes nothing. The
+//! latest such attempt of a task's closing kind inside its reach is kept on
+//! the task ([`Task::attempt`]); when it agreed a day to come back after
+//! today, the task is set aside until that day ([`TodayList::set_aside`]),
+//! and on that day it is on the working list again, as the agreed return
+//! visit ([`Task::is_agreed_return`]).
 
 use std::collections::HashMap;
 
@@ -10,7 +58,9 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::model::{Household, Id, Method, Person, Pregnancy, Sex, Visit, VisitKind};
+use crate::model::{
+    Household, Id, Method, NotSeenReason, Person, Pregnancy, Sex, Visit, VisitKind,
+};
 use crate::period::Period;
 
 /// Every adjustable constant of the rules, with the defaults of DOMAIN.md.
@@ -23,8 +73,10 @@ pub struct Rules {
     pub reproductive_age_max: i32,
     /// How far ahead the Today list looks for upcoming tasks: 14 days.
     pub upcoming_days: u64,
-    /// How far back an unclosed task stays on the Today list as overdue:
-    /// 183 days (one half-year), so old misses do not bury today's work.
+    /// How long a late follow-up stays worth doing after its window: 183
+    /// days (one half-year); after that (or once the next of its series
+    /// opens) it is missed, so old misses do not bury today's work. Also how
+    /// far back the Today list shows missed tasks (上期未完成).
     pub overdue_lookback_days: u64,
     /// A follow-up's window: this many days either side of its date: 7.
     pub follow_up_window_days: u64,
@@ -148,6 +200,59 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
+    /// Every kind, in the order of their priority (the kind filter's order).
+    pub const ALL: [TaskKind; 13] = [
+        TaskKind::Postpartum,
+        TaskKind::BirthDefectReferral,
+        TaskKind::PregnancyFollowUp,
+        TaskKind::Injection,
+        TaskKind::PillResupply,
+        TaskKind::MethodFollowUp,
+        TaskKind::MethodReplacement,
+        TaskKind::DeviceRemoval,
+        TaskKind::ThreeChecks,
+        TaskKind::MigrantCheck,
+        TaskKind::CertificateRenewal,
+        TaskKind::CareForGirls,
+        TaskKind::RewardEligibility,
+    ];
+
+    /// How soon a task of this kind should be done, 1 first:
+    /// 1 the mother and child (postpartum visits, the birth-defect referral,
+    /// pregnancy follow-ups): missed days here cannot be made up;
+    /// 2 a method kept safe and continuous (injection, pill re-supply,
+    /// follow-ups, replacement, removal): a gap means an unplanned pregnancy
+    /// or an unnoticed complication;
+    /// 3 the routine checks of a half-year or quarter (三查, 流动人口季查) and
+    /// the certificate renewal;
+    /// 4 the yearly household work (关爱女孩帮扶, 奖励扶助核查).
+    pub fn priority(self) -> u8 {
+        match self {
+            TaskKind::Postpartum | TaskKind::BirthDefectReferral | TaskKind::PregnancyFollowUp => 1,
+            TaskKind::Injection
+            | TaskKind::PillResupply
+            | TaskKind::MethodFollowUp
+            | TaskKind::MethodReplacement
+            | TaskKind::DeviceRemoval => 2,
+            TaskKind::ThreeChecks | TaskKind::MigrantCheck | TaskKind::CertificateRenewal => 3,
+            TaskKind::CareForGirls | TaskKind::RewardEligibility => 4,
+        }
+    }
+
+    /// Whether a task of this kind belongs to its period (a half-year, a
+    /// quarter, a year) and is missed as soon as the period ends: its reach
+    /// is its window. The other kinds are follow-ups that stay worth doing
+    /// late for a while (see the module's notes).
+    pub fn is_period_bound(self) -> bool {
+        matches!(
+            self,
+            TaskKind::ThreeChecks
+                | TaskKind::MigrantCheck
+                | TaskKind::CareForGirls
+                | TaskKind::RewardEligibility
+        )
+    }
+
     /// The kind of visit that closes a task of this kind.
     pub fn closing_visit(self) -> VisitKind {
         match self {
@@ -244,8 +349,13 @@ pub enum Rule {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TaskStatus {
-    /// Past its window and not done.
+    /// Past its window, not done, and a late visit still closes it (see the
+    /// module's notes): on the working list with its days late.
     Overdue,
+    /// Not done, and past its reach: a visit can no longer close it (its
+    /// period ended, or the next of its series opened, or it is too late to
+    /// be worth doing). Off the working list; counted as not done.
+    Missed,
     /// In its window and not done.
     Due,
     /// Its window opens within the look-ahead.
@@ -267,6 +377,29 @@ impl TaskStatus {
     pub fn is_done(self) -> bool {
         matches!(self, TaskStatus::Done { .. })
     }
+
+    /// Missed: not done and no longer doable.
+    pub fn is_missed(self) -> bool {
+        matches!(self, TaskStatus::Missed)
+    }
+
+    /// Can be done now: due or overdue.
+    pub fn is_actionable(self) -> bool {
+        matches!(self, TaskStatus::Overdue | TaskStatus::Due)
+    }
+}
+
+/// The latest attempt at a task that found nobody (未见到).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// The attempt's visit record.
+    pub visit_id: Id,
+    /// When it was made.
+    pub date: NaiveDate,
+    /// Why she was not seen.
+    pub reason: NotSeenReason,
+    /// The day agreed (or guessed) to come back, if any.
+    pub come_back: Option<NaiveDate>,
 }
 
 /// One task: who, what, when, and where it stands.
@@ -286,6 +419,41 @@ pub struct Task {
     pub status: TaskStatus,
     /// The rule that made it.
     pub rule: Rule,
+    /// The last day a visit still closes it (late after `end`); the same
+    /// as `end` for a period-bound kind.
+    pub close_until: NaiveDate,
+    /// The latest attempt that found nobody, inside the task's reach, when
+    /// it is still open.
+    #[serde(default)]
+    pub attempt: Option<Attempt>,
+}
+
+impl Task {
+    /// Days past the window's end on `today`, for a task not done (0 inside
+    /// or before its window, and for a done task).
+    pub fn days_late(&self, today: NaiveDate) -> u64 {
+        if self.status.is_done() || today <= self.end {
+            return 0;
+        }
+        u64::try_from((today - self.end).num_days()).unwrap_or(0)
+    }
+
+    /// The day the task is set aside until: an actionable task whose latest
+    /// attempt agreed to come back after `today`.
+    pub fn set_aside_until(&self, today: NaiveDate) -> Option<NaiveDate> {
+        if !self.status.is_actionable() {
+            return None;
+        }
+        self.attempt
+            .and_then(|a| a.come_back)
+            .filter(|&day| day > today)
+    }
+
+    /// Whether `today` is the day agreed to come back: the task is on the
+    /// working list as the agreed return visit.
+    pub fn is_agreed_return(&self, today: NaiveDate) -> bool {
+        self.status.is_actionable() && self.attempt.and_then(|a| a.come_back) == Some(today)
+    }
 }
 
 fn add_days(day: NaiveDate, days: u64) -> NaiveDate {
@@ -455,12 +623,13 @@ fn person_candidates(
         if !months.is_empty() {
             let last = months.iter().copied().max().unwrap_or(0);
             let mut years = last / 12 + 1;
+            // One past the range too: it ends the reach of the last in it.
             loop {
                 let day = add_months(start, years * 12);
+                series.push((day, Rule::FollowUpYearly { method, years }));
                 if day > add_days(to, window) {
                     break;
                 }
-                series.push((day, Rule::FollowUpYearly { method, years }));
                 years += 1;
             }
         }
@@ -482,15 +651,16 @@ fn person_candidates(
             _ => (TaskKind::MethodFollowUp, 0, Rule::ReplaceBy),
         };
         if interval > 0 {
-            // Only the doses near the range: skip whole intervals before it.
+            // Only the doses near the range: skip whole intervals before it;
+            // and one past it, which ends the reach of the last in it.
             let mut k = 1;
             loop {
                 let day = add_months(start, k * interval);
-                if day > add_days(to, window) {
-                    break;
-                }
                 if add_days(day, window) >= from {
                     series.push((day, rule));
+                }
+                if day > add_days(to, window) {
+                    break;
                 }
                 k += 1;
             }
@@ -503,9 +673,8 @@ fn person_candidates(
         for (i, (day, rule)) in series.iter().enumerate() {
             let next = series.get(i + 1).map(|(d, _)| sub_days(*d, window + 1));
             let end = add_days(*day, window);
-            let close_until = next
-                .unwrap_or(add_days(end, rules.overdue_lookback_days))
-                .max(end);
+            let too_late = add_days(end, rules.overdue_lookback_days);
+            let close_until = next.unwrap_or(too_late).min(too_late).max(end);
             push(series_kind, *rule, sub_days(*day, window), end, close_until);
         }
 
@@ -633,8 +802,11 @@ fn person_candidates(
 }
 
 /// Gives a candidate its status: closed by the first visit of the right kind
-/// on or after the window's start (on time when inside the window), else by
-/// where today falls.
+/// on or after the window's start and inside its reach (on time when inside
+/// the window), else by where today falls: upcoming or later before the
+/// window, due in it, overdue after it within the reach, missed after the
+/// reach. Attempts that found nobody close nothing; the latest one inside
+/// the reach is kept on an open task.
 fn settle(
     candidate: Candidate,
     household_id: Id,
@@ -643,21 +815,36 @@ fn settle(
     rules: &Rules,
 ) -> Task {
     let wanted = candidate.kind.closing_visit();
-    let closing = visits.iter().find(|v| {
-        v.kind == wanted
-            && v.was_seen()
-            && v.date >= candidate.start
-            && v.date <= candidate.close_until
-    });
+    let close_until = candidate.close_until.max(candidate.end);
+    let in_reach =
+        |v: &&&Visit| v.kind == wanted && v.date >= candidate.start && v.date <= close_until;
+    let closing = visits.iter().filter(in_reach).find(|v| v.was_seen());
     let status = match closing {
         Some(visit) => TaskStatus::Done {
             visit_id: visit.id,
             on_time: visit.date <= candidate.end,
         },
+        None if close_until < today => TaskStatus::Missed,
         None if candidate.end < today => TaskStatus::Overdue,
         None if candidate.start <= today => TaskStatus::Due,
         None if candidate.start <= add_days(today, rules.upcoming_days) => TaskStatus::Upcoming,
         None => TaskStatus::Later,
+    };
+    let attempt = if status.is_done() {
+        None
+    } else {
+        visits
+            .iter()
+            .filter(in_reach)
+            .filter(|v| v.date <= today)
+            .filter_map(|v| v.not_seen.map(|n| (v, n)))
+            .max_by_key(|(v, n)| (v.date, n.come_back, v.id))
+            .map(|(v, n)| Attempt {
+                visit_id: v.id,
+                date: v.date,
+                reason: n.reason,
+                come_back: n.come_back,
+            })
     };
     Task {
         household_id,
@@ -667,13 +854,75 @@ fn settle(
         end: candidate.end,
         status,
         rule: candidate.rule,
+        close_until,
+        attempt,
     }
 }
 
-/// The Today list: every open task that is overdue (within the look-back),
-/// due, or upcoming within the look-ahead — overdue first, then due, then
-/// upcoming; within each, by household and window end.
-pub fn due_tasks(data: &Dataset, today: NaiveDate, rules: &Rules) -> Vec<Task> {
+/// The Today list, in four parts (see the module's notes).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TodayList {
+    /// What to do now: overdue and due tasks that are not set aside, by
+    /// priority, then days late (most first), then the window's end.
+    pub working: Vec<Task>,
+    /// Tasks whose window opens within the look-ahead, by the window's start.
+    pub upcoming: Vec<Task>,
+    /// Actionable tasks set aside until the day agreed to come back (after
+    /// today), by that day.
+    pub set_aside: Vec<Task>,
+    /// Missed tasks whose window ended within the look-back (上期未完成),
+    /// by their households' numbers.
+    pub missed: Vec<Task>,
+}
+
+impl TodayList {
+    /// Nothing at all to show.
+    pub fn is_empty(&self) -> bool {
+        self.working.is_empty()
+            && self.upcoming.is_empty()
+            && self.set_aside.is_empty()
+            && self.missed.is_empty()
+    }
+}
+
+/// The working list's order on `today`: priority, then days late (most
+/// first), then the window's end and start; ties by household number
+/// (`numbers`), household, person and kind, so the order is total and the
+/// same on every device.
+pub fn working_order(
+    a: &Task,
+    b: &Task,
+    today: NaiveDate,
+    numbers: &HashMap<Id, &str>,
+) -> std::cmp::Ordering {
+    let key = |t: &Task| {
+        (
+            t.kind.priority(),
+            std::cmp::Reverse(t.days_late(today)),
+            t.end,
+            t.start,
+        )
+    };
+    key(a).cmp(&key(b)).then_with(|| tie_break(a, b, numbers))
+}
+
+fn tie_break(a: &Task, b: &Task, numbers: &HashMap<Id, &str>) -> std::cmp::Ordering {
+    let key = |t: &Task| {
+        (
+            numbers.get(&t.household_id).copied(),
+            t.household_id,
+            t.person_id,
+            t.kind,
+            t.start,
+        )
+    };
+    key(a).cmp(&key(b))
+}
+
+/// The Today list on `today` (see [`TodayList`]): every task whose window
+/// overlaps the look-back and the look-ahead, sorted into what to do now,
+/// what comes up, what waits for an agreed day and what was missed.
+pub fn today_list(data: &Dataset, today: NaiveDate, rules: &Rules) -> TodayList {
     let from = sub_days(today, rules.overdue_lookback_days);
     let to = add_days(today, rules.upcoming_days);
     let numbers: HashMap<Id, &str> = data
@@ -681,36 +930,45 @@ pub fn due_tasks(data: &Dataset, today: NaiveDate, rules: &Rules) -> Vec<Task> {
         .iter()
         .map(|h| (h.id, h.number.as_str()))
         .collect();
-    let mut tasks: Vec<Task> = tasks_between(data, from, to, today, rules)
-        .into_iter()
-        .filter(|t| {
-            matches!(
-                t.status,
-                TaskStatus::Overdue | TaskStatus::Due | TaskStatus::Upcoming
-            )
-        })
-        .collect();
-    let rank = |s: TaskStatus| match s {
-        TaskStatus::Overdue => 0,
-        TaskStatus::Due => 1,
-        _ => 2,
-    };
-    tasks.sort_by(|a, b| {
-        (
-            rank(a.status),
-            numbers.get(&a.household_id),
-            a.household_id,
-            a.end,
-            a.kind,
-        )
-            .cmp(&(
-                rank(b.status),
-                numbers.get(&b.household_id),
-                b.household_id,
-                b.end,
-                b.kind,
-            ))
+    let mut list = TodayList::default();
+    for task in tasks_between(data, from, to, today, rules) {
+        match task.status {
+            TaskStatus::Missed => list.missed.push(task),
+            TaskStatus::Overdue | TaskStatus::Due => {
+                if task.set_aside_until(today).is_some() {
+                    list.set_aside.push(task);
+                } else {
+                    list.working.push(task);
+                }
+            }
+            TaskStatus::Upcoming => list.upcoming.push(task),
+            TaskStatus::Later | TaskStatus::Done { .. } => {}
+        }
+    }
+    list.working
+        .sort_by(|a, b| working_order(a, b, today, &numbers));
+    list.upcoming.sort_by(|a, b| {
+        (a.start, a.kind.priority())
+            .cmp(&(b.start, b.kind.priority()))
+            .then_with(|| tie_break(a, b, &numbers))
     });
+    list.set_aside.sort_by(|a, b| {
+        (a.set_aside_until(today), a.kind.priority())
+            .cmp(&(b.set_aside_until(today), b.kind.priority()))
+            .then_with(|| tie_break(a, b, &numbers))
+    });
+    list.missed
+        .sort_by(|a, b| tie_break(a, b, &numbers).then_with(|| a.end.cmp(&b.end)));
+    list
+}
+
+/// The tasks on Today that are neither missed nor set aside: the working
+/// list (overdue and due, by priority, days late and end), then the
+/// upcoming.
+pub fn due_tasks(data: &Dataset, today: NaiveDate, rules: &Rules) -> Vec<Task> {
+    let list = today_list(data, today, rules);
+    let mut tasks = list.working;
+    tasks.extend(list.upcoming);
     tasks
 }
 
@@ -766,41 +1024,59 @@ mod tests {
         p
     }
 
-    fn due(data: &Dataset, today: NaiveDate) -> Vec<(TaskKind, NaiveDate, NaiveDate, TaskStatus)> {
-        due_tasks(data, today, &Rules::default())
+    type Line = (TaskKind, NaiveDate, NaiveDate, TaskStatus);
+
+    fn lines(tasks: Vec<Task>) -> Vec<Line> {
+        tasks
             .into_iter()
             .map(|t| (t.kind, t.start, t.end, t.status))
             .collect()
     }
 
+    /// The working list, then the upcoming.
+    fn due(data: &Dataset, today: NaiveDate) -> Vec<Line> {
+        lines(due_tasks(data, today, &Rules::default()))
+    }
+
+    /// The missed tasks Today shows (上期未完成).
+    fn missed(data: &Dataset, today: NaiveDate) -> Vec<Line> {
+        lines(today_list(data, today, &Rules::default()).missed)
+    }
+
     #[test]
-    fn three_checks_are_due_each_half_year_and_overdue_after_it() {
+    fn three_checks_are_due_each_half_year_and_missed_after_it() {
         let mut data = village();
         data.persons.push(woman(100, d(1990, 5, 1)));
         let list = due(&data, d(2026, 3, 10));
         assert_eq!(
             list,
-            vec![
-                (
-                    TaskKind::ThreeChecks,
-                    d(2025, 7, 1),
-                    d(2025, 12, 31),
-                    TaskStatus::Overdue
-                ),
-                (
-                    TaskKind::ThreeChecks,
-                    d(2026, 1, 1),
-                    d(2026, 6, 30),
-                    TaskStatus::Due
-                ),
-            ]
+            vec![(
+                TaskKind::ThreeChecks,
+                d(2026, 1, 1),
+                d(2026, 6, 30),
+                TaskStatus::Due
+            )]
         );
-
-        data.visits
-            .push(visit(500, 100, d(2025, 10, 5), VisitKind::ThreeChecks));
+        // Last half-year's three checks can no longer be done in it.
+        assert_eq!(
+            missed(&data, d(2026, 3, 10)),
+            vec![(
+                TaskKind::ThreeChecks,
+                d(2025, 7, 1),
+                d(2025, 12, 31),
+                TaskStatus::Missed
+            )]
+        );
+        // A three-check visit in the new half-year closes only the new one.
         data.visits
             .push(visit(501, 100, d(2026, 3, 1), VisitKind::ThreeChecks));
         assert_eq!(due(&data, d(2026, 3, 10)), vec![]);
+        assert_eq!(missed(&data, d(2026, 3, 10)).len(), 1);
+
+        data.visits
+            .push(visit(500, 100, d(2025, 10, 5), VisitKind::ThreeChecks));
+        assert_eq!(due(&data, d(2026, 3, 10)), vec![]);
+        assert_eq!(missed(&data, d(2026, 3, 10)), vec![]);
     }
 
     #[test]
@@ -813,16 +1089,27 @@ mod tests {
             come_back: Some(d(2026, 3, 12)),
         });
         data.visits.push(attempt);
-        let open = due(&data, d(2026, 3, 10));
-        assert!(
-            open.contains(&(
-                TaskKind::ThreeChecks,
-                d(2026, 1, 1),
-                d(2026, 6, 30),
-                TaskStatus::Due
-            )),
-            "{open:?}"
+        // Open, and set aside until the day agreed to come back.
+        let list = today_list(&data, d(2026, 3, 10), &Rules::default());
+        assert!(list.working.is_empty(), "{:?}", list.working);
+        assert_eq!(list.set_aside.len(), 1);
+        let task = &list.set_aside[0];
+        assert_eq!(
+            (task.kind, task.start, task.status),
+            (TaskKind::ThreeChecks, d(2026, 1, 1), TaskStatus::Due)
         );
+        assert_eq!(task.set_aside_until(d(2026, 3, 10)), Some(d(2026, 3, 12)));
+        let attempt = task.attempt.unwrap();
+        assert_eq!(
+            (attempt.visit_id, attempt.date, attempt.reason),
+            (id(500), d(2026, 3, 1), crate::model::NotSeenReason::NotHome)
+        );
+        // On that day it is back on the working list, as the agreed return.
+        let list = today_list(&data, d(2026, 3, 12), &Rules::default());
+        assert!(list.set_aside.is_empty());
+        assert_eq!(list.working.len(), 1);
+        assert!(list.working[0].is_agreed_return(d(2026, 3, 12)));
+        assert!(!list.working[0].is_agreed_return(d(2026, 3, 13)));
     }
 
     #[test]
@@ -999,12 +1286,6 @@ mod tests {
             vec![
                 (
                     TaskKind::PregnancyFollowUp,
-                    d(2026, 2, 1),
-                    d(2026, 2, 28),
-                    TaskStatus::Overdue
-                ),
-                (
-                    TaskKind::PregnancyFollowUp,
                     d(2026, 3, 1),
                     d(2026, 3, 31),
                     TaskStatus::Due
@@ -1016,6 +1297,16 @@ mod tests {
                     TaskStatus::Due
                 ),
             ]
+        );
+        // February's follow-up gave way to March's.
+        assert_eq!(
+            missed(&data, d(2026, 3, 10)),
+            vec![(
+                TaskKind::PregnancyFollowUp,
+                d(2026, 2, 1),
+                d(2026, 2, 28),
+                TaskStatus::Missed
+            )]
         );
         data.visits.push(visit(
             502,
@@ -1048,22 +1339,35 @@ mod tests {
                 TaskStatus::Due
             )]
         );
+        // A late first visit is still worth making, until the 42-day one.
+        let late = due_tasks(&data, d(2026, 3, 20), &Rules::default());
+        assert_eq!(
+            lines(late.clone()),
+            vec![(
+                TaskKind::Postpartum,
+                d(2026, 3, 4),
+                d(2026, 3, 8),
+                TaskStatus::Overdue
+            )]
+        );
+        assert_eq!(late[0].days_late(d(2026, 3, 20)), 12);
         assert_eq!(
             due(&data, d(2026, 4, 5)),
-            vec![
-                (
-                    TaskKind::Postpartum,
-                    d(2026, 3, 4),
-                    d(2026, 3, 8),
-                    TaskStatus::Overdue
-                ),
-                (
-                    TaskKind::Postpartum,
-                    d(2026, 4, 5),
-                    d(2026, 4, 19),
-                    TaskStatus::Due
-                ),
-            ]
+            vec![(
+                TaskKind::Postpartum,
+                d(2026, 4, 5),
+                d(2026, 4, 19),
+                TaskStatus::Due
+            )]
+        );
+        assert_eq!(
+            missed(&data, d(2026, 4, 5)),
+            vec![(
+                TaskKind::Postpartum,
+                d(2026, 3, 4),
+                d(2026, 3, 8),
+                TaskStatus::Missed
+            )]
         );
     }
 
@@ -1100,14 +1404,17 @@ mod tests {
             .push(visit(500, 100, d(2026, 2, 3), VisitKind::MigrantCheck));
         let list = due(&data, d(2026, 5, 10));
         assert_eq!(
+            missed(&data, d(2026, 5, 10)),
+            vec![(
+                TaskKind::MigrantCheck,
+                d(2025, 10, 1),
+                d(2025, 12, 31),
+                TaskStatus::Missed
+            )]
+        );
+        assert_eq!(
             list,
             vec![
-                (
-                    TaskKind::MigrantCheck,
-                    d(2025, 10, 1),
-                    d(2025, 12, 31),
-                    TaskStatus::Overdue
-                ),
                 (
                     TaskKind::CertificateRenewal,
                     d(2026, 5, 2),
@@ -1178,17 +1485,194 @@ mod tests {
     }
 
     #[test]
-    fn the_list_puts_overdue_first_then_due_then_upcoming() {
+    fn the_list_puts_the_work_of_now_first_then_upcoming() {
         let mut data = village();
         data.persons.push(with_method(
             woman(100, d(1990, 5, 1)),
             Method::Iud,
             d(2026, 2, 25),
         ));
+        data.persons.push(with_method(
+            woman(101, d(1991, 5, 1)),
+            Method::Injectable,
+            d(2025, 11, 20),
+        ));
         let statuses: Vec<_> = due(&data, d(2026, 3, 5)).into_iter().map(|t| t.3).collect();
         assert_eq!(
             statuses,
-            vec![TaskStatus::Overdue, TaskStatus::Due, TaskStatus::Upcoming]
+            vec![
+                TaskStatus::Overdue,
+                TaskStatus::Due,
+                TaskStatus::Due,
+                TaskStatus::Upcoming
+            ]
         );
+    }
+
+    #[test]
+    fn the_working_list_goes_by_priority_then_lateness_then_end() {
+        let today = d(2026, 3, 20);
+        let mut pregnant = woman(100, d(1995, 5, 1));
+        pregnant.pregnancy = Pregnancy::Pregnant {
+            last_period: d(2026, 1, 10),
+        };
+        // Injections due 2026-02-01 (its window ended 02-08) and 2026-03-18
+        // (in its window).
+        let late = with_method(
+            woman(101, d(1990, 5, 1)),
+            Method::Injectable,
+            d(2025, 11, 1),
+        );
+        let in_window = with_method(
+            woman(102, d(1991, 5, 1)),
+            Method::Injectable,
+            d(2025, 12, 18),
+        );
+        let mut data = village();
+        data.persons = vec![late, in_window, pregnant];
+        let list = today_list(&data, today, &Rules::default());
+        let order: Vec<_> = list
+            .working
+            .iter()
+            .map(|t| (t.kind, t.person_id, t.days_late(today)))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                (TaskKind::PregnancyFollowUp, Some(id(100)), 0),
+                (TaskKind::BirthDefectReferral, Some(id(100)), 0),
+                (TaskKind::Injection, Some(id(101)), 40),
+                (TaskKind::Injection, Some(id(102)), 0),
+                (TaskKind::ThreeChecks, Some(id(100)), 0),
+                (TaskKind::ThreeChecks, Some(id(101)), 0),
+                (TaskKind::ThreeChecks, Some(id(102)), 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_follow_up_stays_overdue_until_the_next_of_its_series_then_is_missed() {
+        let mut data = village();
+        data.persons.push(with_method(
+            woman(100, d(1990, 5, 1)),
+            Method::Injectable,
+            d(2025, 12, 1),
+        ));
+        // The first injection: 2026-03-01 ± 7 days; the second opens 05-25.
+        let injection = |today| {
+            tasks_between(
+                &data,
+                d(2026, 2, 1),
+                d(2026, 3, 31),
+                today,
+                &Rules::default(),
+            )
+            .into_iter()
+            .find(|t| t.kind == TaskKind::Injection)
+            .unwrap()
+        };
+        let task = injection(d(2026, 4, 20));
+        assert_eq!(
+            (task.end, task.close_until),
+            (d(2026, 3, 8), d(2026, 5, 24))
+        );
+        assert_eq!(task.status, TaskStatus::Overdue);
+        assert_eq!(task.days_late(d(2026, 4, 20)), 43);
+        assert_eq!(injection(d(2026, 5, 24)).status, TaskStatus::Overdue);
+        assert_eq!(injection(d(2026, 5, 25)).status, TaskStatus::Missed);
+    }
+
+    #[test]
+    fn a_follow_up_half_a_year_late_is_missed() {
+        let mut data = village();
+        let mut p = with_method(woman(100, d(1990, 5, 1)), Method::Iud, d(2018, 3, 1));
+        p.contraception.as_mut().unwrap().replace_by = Some(d(2025, 6, 1));
+        data.persons.push(p);
+        let rules = Rules::default();
+        let find = |today, kind| {
+            tasks_between(&data, d(2025, 1, 1), today, today, &rules)
+                .into_iter()
+                .filter(|t| t.kind == kind)
+                .map(|t| (t.end, t.status))
+                .collect::<Vec<_>>()
+        };
+        // The yearly follow-up of 2025 (03-01 ± 7 days): late for 183 days.
+        assert!(
+            find(d(2025, 9, 1), TaskKind::MethodFollowUp)
+                .contains(&(d(2025, 3, 8), TaskStatus::Overdue))
+        );
+        assert!(
+            find(d(2025, 9, 8), TaskKind::MethodFollowUp)
+                .contains(&(d(2025, 3, 8), TaskStatus::Missed))
+        );
+        assert_eq!(
+            find(d(2025, 11, 30), TaskKind::MethodReplacement),
+            vec![(d(2025, 6, 1), TaskStatus::Overdue)]
+        );
+        assert_eq!(
+            find(d(2025, 12, 2), TaskKind::MethodReplacement),
+            vec![(d(2025, 6, 1), TaskStatus::Missed)]
+        );
+    }
+
+    #[test]
+    fn period_bound_kinds_reach_no_further_than_their_window() {
+        for kind in TaskKind::ALL {
+            assert!((1..=4).contains(&kind.priority()), "{kind:?}");
+        }
+        let today = d(2026, 6, 1);
+        let data = crate::generate::generate(7, crate::generate::Size::Small, today);
+        let tasks = tasks_between(
+            &data,
+            d(2025, 1, 1),
+            d(2026, 12, 31),
+            today,
+            &Rules::default(),
+        );
+        assert!(tasks.iter().any(|t| t.kind.is_period_bound()));
+        for task in tasks {
+            assert!(task.close_until >= task.end, "{task:?}");
+            if task.kind.is_period_bound() {
+                assert_eq!(task.close_until, task.end, "{task:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_latest_attempt_decides_when_to_come_back() {
+        let mut data = village();
+        data.persons.push(woman(100, d(1990, 5, 1)));
+        let attempt = |n, date, come_back| {
+            let mut v = visit(n, 100, date, VisitKind::ThreeChecks);
+            v.not_seen = Some(crate::model::NotSeen {
+                reason: crate::model::NotSeenReason::Away,
+                come_back,
+            });
+            v
+        };
+        data.visits
+            .push(attempt(500, d(2026, 3, 1), Some(d(2026, 4, 1))));
+        data.visits.push(attempt(501, d(2026, 3, 5), None));
+        // An attempt of another kind or of last half-year does not count.
+        let mut other = attempt(502, d(2026, 3, 6), Some(d(2026, 5, 1)));
+        other.kind = VisitKind::MigrantCheck;
+        data.visits.push(other);
+        data.visits
+            .push(attempt(503, d(2025, 12, 1), Some(d(2026, 5, 1))));
+        let list = today_list(&data, d(2026, 3, 10), &Rules::default());
+        assert!(list.set_aside.is_empty());
+        assert_eq!(list.working.len(), 1);
+        assert_eq!(list.working[0].attempt.map(|a| a.visit_id), Some(id(501)));
+
+        // A visit that saw her closes the task, and no attempt is kept.
+        data.visits
+            .push(visit(504, 100, d(2026, 3, 8), VisitKind::ThreeChecks));
+        let day = d(2026, 3, 10);
+        let task = tasks_between(&data, day, day, day, &Rules::default())
+            .into_iter()
+            .find(|t| t.start == d(2026, 1, 1))
+            .unwrap();
+        assert!(task.status.is_done());
+        assert_eq!(task.attempt, None);
     }
 }

@@ -4,11 +4,11 @@
 use chrono::{Days, NaiveDate};
 use fieldbook_core::generate::{Size, generate};
 use fieldbook_core::indicators::indicators;
-use fieldbook_core::rules::{Rules, TaskStatus, due_tasks, tasks_between};
+use fieldbook_core::rules::{Rules, TaskStatus, due_tasks, tasks_between, working_order};
 use fieldbook_core::validate::validate_dataset;
 use fieldbook_core::{Dataset, Period};
 use proptest::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 fn day(offset: u64) -> NaiveDate {
     NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + Days::new(offset)
@@ -53,15 +53,23 @@ proptest! {
         let data = generate(seed, Size::Small, today);
         let rules = Rules::default();
         let list = due_tasks(&data, today, &rules);
+        let numbers: HashMap<_, _> = data.households.iter().map(|h| (h.id, h.number.as_str())).collect();
         let mut last_rank = 0;
-        for task in &list {
+        for (i, task) in list.iter().enumerate() {
             let rank = match task.status {
-                TaskStatus::Overdue => { prop_assert!(task.end < today); 0 }
-                TaskStatus::Due => { prop_assert!(task.start <= today && today <= task.end); 1 }
-                TaskStatus::Upcoming => { prop_assert!(task.start > today); 2 }
-                other => { prop_assert!(false, "{other:?} on the Today list"); 3 }
+                TaskStatus::Overdue => { prop_assert!(task.end < today && today <= task.close_until); 0 }
+                TaskStatus::Due => { prop_assert!(task.start <= today && today <= task.end); 0 }
+                TaskStatus::Upcoming => { prop_assert!(task.start > today); 1 }
+                other => { prop_assert!(false, "{other:?} on the Today list"); 2 }
             };
-            prop_assert!(rank >= last_rank, "overdue, then due, then upcoming");
+            prop_assert!(rank >= last_rank, "the work of now (overdue and due), then upcoming");
+            if i > 0 && rank == 0 {
+                prop_assert_ne!(
+                    working_order(&list[i - 1], task, today, &numbers),
+                    std::cmp::Ordering::Greater,
+                    "by priority, then days late, then end"
+                );
+            }
             last_rank = rank;
         }
         // A task closed by a visit is never overdue, and a visit's task is
