@@ -129,6 +129,35 @@ messages! {
     LockChangePin => "修改本机密码", "Change the PIN";
     LockNewPin => "新密码（至少 6 位数字，或至少 8 个字符）", "New PIN (at least 6 digits, or at least 8 characters)";
     // Issue 14, h-today: this part's keys go here.
+    TodayRouteIntro => "今天要走访的：按紧急程度或按户排列，可按村民组和类别筛选。",
+        "Today's visits, by urgency or by household, for a villager group and a kind of task.";
+    TodayToDo => "待办", "To do";
+    TodayArrange => "排列方式", "Arrange";
+    TodayByUrgency => "按紧急程度", "By urgency";
+    TodayByHousehold => "按户", "By household";
+    TodayGroupFilter => "村民组", "Villager group";
+    TodayAllGroups => "全部", "All";
+    TodayNoGroup => "未分组", "No group";
+    TodayKindFilter => "任务类别", "Kind of task";
+    TodayAllKinds => "全部类别", "All kinds";
+    TodayDaysLate => "逾期 {} 天", "{} days late";
+    TodayStartsOn => "{}起", "from {}";
+    TodayMissed => "上期未完成", "Missed last period";
+    TodayMissedHint => "这些任务的期限已过，不能再在原期限内完成，指标中计为未完成。",
+        "Their time has passed: they can no longer be done in their period, and the indicators count them as not done.";
+    TodayNotDone => "未完成", "Not done";
+    TodayComeBack => "约好再访", "Agreed to come back";
+    TodayComeBackHint => "上次没有见到人，约好了再访的日期；到那天会回到待办中。",
+        "Nobody was seen last time and a day to come back was agreed; on that day the task is back in the list.";
+    TodayComeBackOn => "{}再访", "back on {}";
+    TodayAgreedToday => "约好今天再访", "Agreed return today";
+    TodayLastAttempt => "上次未见到", "Not seen last time";
+    TodayReasonNotHome => "不在家", "not at home";
+    TodayReasonAway => "外出", "away";
+    TodayReasonDeclined => "拒访", "declined";
+    TodayHouseholdUnit => "户", "households";
+    TodayCall => "拨打电话", "Call";
+    TodayNothingInFilter => "所选村民组和类别中没有待办任务。", "Nothing to do in the chosen group and kind.";
     LockPinAdvice => "6 位数字好记，但若有人拷走手机存储，可在电脑上较快猜出；用至少 8 个字符、字母数字混合的密码更安全。",
         "Six digits are easy to remember, but someone with a copy of the phone's storage can guess them fairly quickly on a computer; a password of 8 or more letters and digits is much safer.";
     LockRepeatPin => "再输一次新密码", "The new PIN again";

@@ -1,40 +1,68 @@
-//! 今日: what is due, from the core's `due_tasks` — overdue first, then due,
-//! then coming up; within each, by household. A tap opens the visit form for
-//! that person and kind, filled in.
+//! 今日: the day's work as a route, from the core's `today_list`.
+//!
+//! - The working list (待办): overdue and due tasks, by the core's order
+//!   (priority, days late, end), "by urgency"; or "by household" (按户): one
+//!   card per household that has work today, in route order (villager
+//!   group, house number), with its address, a tap-to-call phone and all of
+//!   that household's tasks with their status.
+//! - Filters by villager group (in numbered order, with each group's count)
+//!   and by kind of task; the filter and the arrangement are remembered on
+//!   the phone ([`FILTER_KEY`]).
+//! - Coming up (即将到期), the tasks set aside until an agreed return visit
+//!   (约好再访, collapsed) and the missed tasks (上期未完成, collapsed).
+//!
+//! A tap on a task or a household remembers where it was on the page; when
+//! Today is shown again (after saving the visit, or going back) the list
+//! scrolls so that the tapped row (or, once it is done and gone, its
+//! neighbour) is where it was.
 //!
 //! A cold start shows the list as last computed ([`KeptToday`], kept in the
 //! store) while the records load, if it was computed today and no record
 //! was written since; the live list replaces it once they are read.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use fieldbook_core::Dataset;
-use fieldbook_core::model::Id;
-use fieldbook_core::rules::{Rules, Task, TaskStatus, due_tasks};
+use fieldbook_core::groups::{GroupKey, route_key};
+use fieldbook_core::model::{Id, NotSeenReason};
+use fieldbook_core::rules::{Rules, Task, TaskKind, TaskStatus, today_list};
+use gloo_storage::{LocalStorage, Storage};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
 
 use crate::components::SectionPage;
-use crate::i18n::{Key, use_i18n};
+use crate::i18n::{I18n, Key, Lang, use_i18n};
 use crate::pages::FirstRun;
 use crate::state::{LoadStatus, today, use_app_state};
 
-/// How many households a status group shows before "show more".
-const PAGE: usize = 15;
+/// How many task rows a part shows before "show more".
+const PAGE: usize = 40;
+/// How many household cards the route shows before "show more".
+const CARD_PAGE: usize = 20;
+/// localStorage key of the remembered filter and arrangement.
+pub const FILTER_KEY: &str = "fieldbook.today-filter";
 
 /// The Today page: the first run until a village exists, then the list.
 #[component]
 pub fn TodayPage() -> impl IntoView {
     let state = use_app_state();
     let i18n = use_i18n();
+    let filter = RwSignal::new(load_filter());
+    Effect::new(move |_| filter.with(save_filter));
     let has_village =
         Memo::new(move |_| state.data.with(|d| d.villages.iter().any(|v| !v.deleted)));
     let content = move || match state.status.get() {
         // The lock screen stands in front of every page while locked.
         LoadStatus::Locked => ().into_any(),
         LoadStatus::Loading => match state.kept_today.get() {
-            Some(kept) => view! { <KeptTaskList kept/> }.into_any(),
+            Some(kept) => view! {
+                <p class="intro" data-testid="today-kept">{move || i18n.t(Key::TodayKept)}</p>
+                <TodayBody view=kept filter mark="fieldbook:today-kept"/>
+            }
+            .into_any(),
             None => {
                 view! { <p class="intro" data-testid="loading">{move || i18n.t(Key::Loading)}</p> }
                     .into_any()
@@ -48,274 +76,1084 @@ pub fn TodayPage() -> impl IntoView {
         }
         .into_any(),
         LoadStatus::Ready if !has_village.get() => view! { <FirstRun/> }.into_any(),
-        LoadStatus::Ready => view! { <TaskList/> }.into_any(),
+        LoadStatus::Ready => view! { <LiveToday filter/> }.into_any(),
     };
     view! {
-        <SectionPage slug="today" title=Key::TodayTitle intro=Key::TodayIntro>
+        <SectionPage slug="today" title=Key::TodayTitle intro=Key::TodayRouteIntro>
             {content}
         </SectionPage>
     }
 }
 
-/// The Today list as computed on `date`, kept for the next cold start.
+/// How the working list is arranged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Arrange {
+    /// One list by the core's order: priority, days late, end.
+    #[default]
+    Urgency,
+    /// One card per household, in route order.
+    Households,
+}
+
+/// What Today shows: a villager group (`Some("")`: households without
+/// one), a kind of task, and the arrangement. Remembered on the phone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+struct Filter {
+    group: Option<String>,
+    kind: Option<TaskKind>,
+    arrange: Arrange,
+}
+
+fn load_filter() -> Filter {
+    LocalStorage::get::<Filter>(FILTER_KEY).unwrap_or_default()
+}
+
+fn save_filter(filter: &Filter) {
+    // Best effort: a full localStorage only forgets the choice.
+    let _ = LocalStorage::set(FILTER_KEY, filter);
+}
+
+/// A household as Today shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct House {
+    id: Id,
+    number: String,
+    group: Option<String>,
+    head: String,
+    address: Option<String>,
+    phone: Option<String>,
+}
+
+/// One task with whom it serves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Line {
+    task: Task,
+    person: String,
+    phone: Option<String>,
+    house: House,
+}
+
+impl Line {
+    fn in_group(&self, group: Option<&str>) -> bool {
+        group.is_none_or(|g| self.house.group.as_deref().unwrap_or("") == g)
+    }
+
+    fn of_kind(&self, kind: Option<TaskKind>) -> bool {
+        kind.is_none_or(|k| self.task.kind == k)
+    }
+
+    /// A stable key for the row, to find it again after a visit.
+    fn anchor(&self) -> String {
+        let t = &self.task;
+        format!(
+            "t-{}-{}-{}-{}",
+            t.household_id,
+            t.person_id.map(|p| p.to_string()).unwrap_or_default(),
+            crate::forms::slug(t.kind),
+            t.start
+        )
+    }
+}
+
+/// One household's tasks on the route.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Card {
+    house: House,
+    lines: Vec<Line>,
+}
+
+/// A part of the list: how many items it has in all, and the items (a kept
+/// list keeps only the first page).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Part<T> {
+    total: usize,
+    items: Vec<T>,
+}
+
+impl<T: Clone> Part<T> {
+    fn of(items: Vec<T>) -> Self {
+        Part {
+            total: items.len(),
+            items,
+        }
+    }
+
+    fn first(&self, n: usize) -> Self {
+        Part {
+            total: self.total,
+            items: self.items.iter().take(n).cloned().collect(),
+        }
+    }
+}
+
+/// A villager group's chip: its name (`""`: no group) and how many tasks
+/// of the working list (of the chosen kind) it has.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct GroupCount {
+    group: String,
+    count: usize,
+}
+
+/// The Today list as shown for a filter on `date`; kept for the next cold
+/// start.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KeptToday {
     /// The shape's version: a list kept by an older app is not read.
     version: u32,
     /// The day it was computed for: statuses change with the day.
     pub date: NaiveDate,
-    /// Nothing at all was due.
+    /// The filter it shows (a remembered group that no longer exists is
+    /// dropped).
+    filter: Filter,
+    /// Nothing at all is due, in any group.
     empty: bool,
-    /// The status groups.
-    groups: Vec<StatusList>,
+    /// The groups in numbered order, with their counts.
+    groups: Vec<GroupCount>,
+    /// The working list's count over all groups (of the chosen kind).
+    all: usize,
+    /// Each kind's count in the chosen group, in priority order.
+    kinds: Vec<(TaskKind, usize)>,
+    working: Part<Line>,
+    upcoming: Part<Line>,
+    cards: Part<Card>,
+    set_aside: Part<Line>,
+    missed: Part<Line>,
 }
 
 impl KeptToday {
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     /// Whether it can stand in for the live list on `today`.
     pub fn usable_on(&self, today: NaiveDate) -> bool {
         self.version == Self::VERSION && self.date == today
     }
 
-    /// What is kept for the next start: each group's first page of
-    /// households (with the whole group's count), so that a village with
-    /// thousands of open tasks keeps a few kilobytes.
+    /// What is kept for the next start: each part's first page (with the
+    /// whole part's count), so that a village with thousands of open tasks
+    /// keeps a few kilobytes.
     fn first_pages(&self) -> KeptToday {
-        let mut kept = self.clone();
-        for group in &mut kept.groups {
-            group.households.truncate(PAGE);
+        KeptToday {
+            working: self.working.first(PAGE),
+            upcoming: self.upcoming.first(PAGE),
+            cards: self.cards.first(CARD_PAGE),
+            set_aside: self.set_aside.first(0),
+            missed: self.missed.first(0),
+            ..self.clone()
         }
-        kept
     }
 }
 
-/// One status group's households, and how many tasks the whole group has.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct StatusList {
-    slug: String,
-    tasks: usize,
-    households: Vec<HouseholdTasks>,
+/// The day's list from the records, before any filter.
+#[derive(Clone, Debug, PartialEq)]
+struct Base {
+    date: NaiveDate,
+    working: Vec<Line>,
+    upcoming: Vec<Line>,
+    set_aside: Vec<Line>,
+    missed: Vec<Line>,
+    /// Every villager group of the village's households, in numbered order
+    /// (`""` last when some household has none).
+    groups: Vec<String>,
 }
 
-/// The status groups: heading, slug.
-const STATUS_GROUPS: [(Key, &str); 3] = [
-    (Key::Overdue, "overdue"),
-    (Key::DueNow, "due"),
-    (Key::Upcoming, "upcoming"),
-];
-
-/// One household's tasks within a status group.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct HouseholdTasks {
-    household_id: Id,
-    label: String,
-    lines: Vec<TaskLine>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct TaskLine {
-    task: Task,
-    person: String,
-}
-
-/// Groups the tasks of one status by household, keeping the core's order.
-fn group(data: &Dataset, tasks: &[Task], status: fn(&TaskStatus) -> bool) -> Vec<HouseholdTasks> {
-    let names: HashMap<Id, &str> = data
-        .persons
-        .iter()
-        .map(|p| (p.id, p.name.as_str()))
-        .collect();
-    let mut groups: Vec<HouseholdTasks> = Vec::new();
-    for task in tasks.iter().filter(|t| status(&t.status)) {
-        let person = task
-            .person_id
-            .and_then(|id| names.get(&id).copied())
-            .unwrap_or_default()
-            .to_string();
-        let line = TaskLine {
-            task: task.clone(),
-            person,
-        };
-        match groups
-            .iter_mut()
-            .find(|g| g.household_id == task.household_id)
-        {
-            Some(group) => group.lines.push(line),
-            None => {
-                let household = data.households.iter().find(|h| h.id == task.household_id);
-                let head = household
-                    .and_then(|h| h.head_person_id)
-                    .and_then(|id| names.get(&id).copied())
+impl Base {
+    fn new(data: &Dataset, date: NaiveDate) -> Base {
+        let list = today_list(data, date, &Rules::default());
+        let people: HashMap<Id, (&str, Option<&str>)> = data
+            .persons
+            .iter()
+            .map(|p| (p.id, (p.name.as_str(), p.phone.as_deref())))
+            .collect();
+        let houses: HashMap<Id, House> = data
+            .households
+            .iter()
+            .filter(|h| !h.deleted)
+            .map(|h| {
+                let head = h
+                    .head_person_id
+                    .and_then(|id| people.get(&id))
+                    .map(|(name, _)| name.to_string())
                     .unwrap_or_default();
-                let number = household.map(|h| h.number.as_str()).unwrap_or_default();
-                groups.push(HouseholdTasks {
-                    household_id: task.household_id,
-                    label: format!("{number} {head}").trim().to_string(),
-                    lines: vec![line],
-                });
-            }
+                let house = House {
+                    id: h.id,
+                    number: h.number.clone(),
+                    group: h
+                        .group
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|g| !g.is_empty())
+                        .map(str::to_string),
+                    head,
+                    address: h.address.clone().filter(|a| !a.trim().is_empty()),
+                    phone: h.phone.clone().filter(|p| !p.trim().is_empty()),
+                };
+                (h.id, house)
+            })
+            .collect();
+        let mut groups: Vec<String> = houses
+            .values()
+            .map(|h| h.group.clone().unwrap_or_default())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        groups.sort_by_cached_key(|g| GroupKey::of(Some(g.as_str())));
+        let lines = |tasks: Vec<Task>| -> Vec<Line> {
+            tasks
+                .into_iter()
+                .filter_map(|task| {
+                    let house = houses.get(&task.household_id)?.clone();
+                    let (person, phone) = task
+                        .person_id
+                        .and_then(|id| people.get(&id))
+                        .map(|(name, phone)| (name.to_string(), phone.map(str::to_string)))
+                        .unwrap_or_default();
+                    Some(Line {
+                        task,
+                        person,
+                        phone,
+                        house,
+                    })
+                })
+                .collect()
+        };
+        Base {
+            date,
+            working: lines(list.working),
+            upcoming: lines(list.upcoming),
+            set_aside: lines(list.set_aside),
+            missed: lines(list.missed),
+            groups,
         }
     }
-    groups
-}
 
-/// The three status groups, live: computed from the records, and kept for
-/// the next cold start whenever they change.
-#[component]
-fn TaskList() -> impl IntoView {
-    let state = use_app_state();
-    let grouped = Memo::new(move |_| {
-        let today = today();
-        state.data.with(|d| {
-            let tasks = due_tasks(d, today, &Rules::default());
-            KeptToday {
-                version: KeptToday::VERSION,
-                date: today,
-                empty: tasks.is_empty(),
-                groups: [
-                    (
-                        "overdue",
-                        group(d, &tasks, |s| matches!(s, TaskStatus::Overdue)),
-                    ),
-                    ("due", group(d, &tasks, |s| matches!(s, TaskStatus::Due))),
-                    (
-                        "upcoming",
-                        group(d, &tasks, |s| matches!(s, TaskStatus::Upcoming)),
-                    ),
-                ]
-                .map(|(slug, households)| StatusList {
-                    slug: slug.to_string(),
-                    tasks: households.iter().map(|h| h.lines.len()).sum(),
-                    households,
-                })
-                .into(),
-            }
-        })
-    });
-    Effect::new(move |_| grouped.with(|list| state.keep_today(list.first_pages())));
-    move || view! { <Groups list=grouped.get() mark="fieldbook:today-live"/> }
-}
+    /// The list as shown for `filter`.
+    fn show(&self, filter: &Filter) -> KeptToday {
+        let kind = filter.kind;
+        let group = filter.group.clone().filter(|g| self.groups.contains(g));
+        let chosen = |lines: &[Line]| -> Vec<Line> {
+            lines
+                .iter()
+                .filter(|l| l.in_group(group.as_deref()) && l.of_kind(kind))
+                .cloned()
+                .collect()
+        };
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        let mut all = 0;
+        for line in self.working.iter().filter(|l| l.of_kind(kind)) {
+            *counts
+                .entry(line.house.group.as_deref().unwrap_or(""))
+                .or_default() += 1;
+            all += 1;
+        }
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| GroupCount {
+                group: g.clone(),
+                count: counts.get(g.as_str()).copied().unwrap_or(0),
+            })
+            .collect();
+        let mut by_kind: HashMap<TaskKind, usize> = HashMap::new();
+        for line in self.working.iter().filter(|l| l.in_group(group.as_deref())) {
+            *by_kind.entry(line.task.kind).or_default() += 1;
+        }
+        let kinds = TaskKind::ALL
+            .into_iter()
+            .map(|k| (k, by_kind.get(&k).copied().unwrap_or(0)))
+            .collect();
 
-/// The list kept from an earlier run, shown while the records load.
-#[component]
-fn KeptTaskList(
-    /// The list as last computed.
-    kept: KeptToday,
-) -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <p class="intro" data-testid="today-kept">{move || i18n.t(Key::TodayKept)}</p>
-        <Groups list=kept mark="fieldbook:today-kept"/>
+        let working = chosen(&self.working);
+        let upcoming = chosen(&self.upcoming);
+        let set_aside = chosen(&self.set_aside);
+        let missed = chosen(&self.missed);
+        let cards = cards(&working, &set_aside, &upcoming);
+        KeptToday {
+            version: KeptToday::VERSION,
+            date: self.date,
+            filter: Filter {
+                group,
+                kind,
+                arrange: filter.arrange,
+            },
+            empty: self.working.is_empty() && self.upcoming.is_empty(),
+            groups,
+            all,
+            kinds,
+            working: Part::of(working),
+            upcoming: Part::of(upcoming),
+            cards: Part::of(cards),
+            set_aside: Part::of(set_aside),
+            missed: Part::of(missed),
+        }
     }
 }
 
-/// The status groups of a list; marks `mark` (a performance mark) at the
-/// first frame after they are in the page.
+/// The route: one card for each household with work to do now, in route
+/// order, holding all of its tasks: to do, set aside, coming up.
+fn cards(working: &[Line], set_aside: &[Line], upcoming: &[Line]) -> Vec<Card> {
+    let mut by_house: HashMap<Id, Card> = HashMap::new();
+    for line in working {
+        by_house
+            .entry(line.house.id)
+            .or_insert_with(|| Card {
+                house: line.house.clone(),
+                lines: Vec::new(),
+            })
+            .lines
+            .push(line.clone());
+    }
+    for line in set_aside.iter().chain(upcoming) {
+        if let Some(card) = by_house.get_mut(&line.house.id) {
+            card.lines.push(line.clone());
+        }
+    }
+    let mut cards: Vec<Card> = by_house.into_values().collect();
+    cards.sort_by_cached_key(|c| {
+        let h = &c.house;
+        (
+            route_key(h.group.as_deref(), h.address.as_deref(), &h.number),
+            h.id,
+        )
+    });
+    cards
+}
+
+/// The live list: computed from the records, shown for the filter, and
+/// kept for the next cold start whenever it changes.
 #[component]
-fn Groups(
+fn LiveToday(filter: RwSignal<Filter>) -> impl IntoView {
+    let state = use_app_state();
+    let base = Memo::new(move |_| {
+        let date = today();
+        state.data.with(|d| Base::new(d, date))
+    });
+    let shown = Memo::new(move |_| base.with(|b| filter.with(|f| b.show(f))));
+    Effect::new(move |_| shown.with(|list| state.keep_today(list.first_pages())));
+    request_animation_frame(restore_position);
+    move || view! { <TodayBody view=shown.get() filter mark="fieldbook:today-live"/> }
+}
+
+thread_local! {
+    /// Where the last tap left the page: row anchors and their distance
+    /// from the top of the window, the tapped one first, then its
+    /// neighbours (for when the tapped one is done and gone).
+    static RETURN: RefCell<Vec<(String, f64)>> = const { RefCell::new(Vec::new()) };
+    /// How many items each part shows, kept while the filter stays.
+    static PAGES: RefCell<HashMap<&'static str, usize>> = RefCell::new(HashMap::new());
+    /// Which collapsed parts are open.
+    static OPEN: RefCell<HashSet<&'static str>> = RefCell::new(HashSet::new());
+}
+
+fn pages(slug: &'static str, default: usize) -> usize {
+    PAGES.with(|p| p.borrow().get(slug).copied().unwrap_or(default))
+}
+
+fn set_pages(slug: &'static str, n: usize) {
+    PAGES.with(|p| p.borrow_mut().insert(slug, n));
+}
+
+/// The top of `element` from the top of the window, in CSS pixels.
+fn top_in_window(element: &web_sys::Element) -> f64 {
+    let mut top = 0.0;
+    let mut at = element.clone().dyn_into::<web_sys::HtmlElement>().ok();
+    while let Some(el) = at {
+        top += f64::from(el.offset_top());
+        at = el
+            .offset_parent()
+            .and_then(|p| p.dyn_into::<web_sys::HtmlElement>().ok());
+    }
+    top - window().scroll_y().unwrap_or(0.0)
+}
+
+/// Remembers where a tapped link sat (see [`RETURN`]); a phone number's
+/// link leaves the page where it is and remembers nothing.
+fn remember_position(event: &web_sys::MouseEvent) {
+    let Some(target) = event
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return;
+    };
+    let Ok(Some(link)) = target.closest("a[href]") else {
+        return;
+    };
+    if link
+        .get_attribute("href")
+        .is_some_and(|h| h.starts_with("tel:"))
+    {
+        return;
+    }
+    let (Ok(Some(anchor)), Ok(Some(root))) =
+        (link.closest("[data-anchor]"), link.closest(".today"))
+    else {
+        return;
+    };
+    let Ok(all) = root.query_selector_all("[data-anchor]") else {
+        return;
+    };
+    let anchors: Vec<web_sys::Element> = (0..all.length())
+        .filter_map(|i| all.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
+        .collect();
+    let Some(at) = anchors.iter().position(|a| *a == anchor) else {
+        return;
+    };
+    let mut order: Vec<usize> = (at..(at + 4).min(anchors.len())).collect();
+    order.extend((at.saturating_sub(3)..at).rev());
+    let points = order
+        .into_iter()
+        .filter_map(|i| anchors.get(i))
+        .filter_map(|a| Some((a.get_attribute("data-anchor")?, top_in_window(a))))
+        .collect();
+    RETURN.with(|r| *r.borrow_mut() = points);
+}
+
+/// Scrolls the first remembered row still on the page back to where it
+/// was, once; nothing when nothing was remembered.
+fn restore_position() {
+    let points = RETURN.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    for (anchor, top) in points {
+        let selector = format!("[data-anchor=\"{anchor}\"]");
+        if let Ok(Some(element)) = document().query_selector(&selector) {
+            window().scroll_by_with_x_and_y(0.0, top_in_window(&element) - top);
+            return;
+        }
+    }
+}
+
+/// The whole list for one filter: the filter bar, the working list (by
+/// urgency or by household), coming up, set aside and missed. Marks `mark`
+/// (a performance mark) at the first frame after it is in the page.
+#[component]
+fn TodayBody(
     /// What to show.
-    list: KeptToday,
+    view: KeptToday,
+    /// The filter, changed by the filter bar.
+    filter: RwSignal<Filter>,
     /// The performance mark's name.
     mark: &'static str,
 ) -> impl IntoView {
     let i18n = use_i18n();
     request_animation_frame(move || crate::mark(mark));
-    let groups = list
-        .groups
-        .into_iter()
-        .filter(|group| !group.households.is_empty())
-        .filter_map(|group| {
-            let (title, slug) = STATUS_GROUPS.into_iter().find(|(_, s)| *s == group.slug)?;
-            let (count, groups) = (group.tasks, group.households);
-            Some(view! { <StatusGroup title slug count groups/> })
-        })
-        .collect_view();
+    let date = view.date;
+    let empty = view.empty;
+    let filtered = view.filter.group.is_some() || view.filter.kind.is_some();
+    let nothing_here = !empty && filtered && view.working.total == 0;
+    let KeptToday {
+        filter: shown_filter,
+        groups,
+        all,
+        kinds,
+        working,
+        upcoming,
+        cards,
+        set_aside,
+        missed,
+        ..
+    } = view;
+    let arrange = shown_filter.arrange;
+    let main = match arrange {
+        Arrange::Urgency => view! {
+            <LinePart slug="due" title=Key::TodayToDo part=working date/>
+            <LinePart slug="upcoming" title=Key::Upcoming part=upcoming date/>
+        }
+        .into_any(),
+        Arrange::Households => view! { <CardPart part=cards date/> }.into_any(),
+    };
     view! {
-        <div class="task-list">
-            <Show when=move || list.empty>
+        <div class="today" on:click=move |ev| remember_position(&ev)>
+            <FilterBar shown=shown_filter groups all kinds filter/>
+            <Show when=move || empty>
                 <p class="empty" data-testid="nothing-due">{move || i18n.t(Key::NothingDue)}</p>
             </Show>
-            {groups}
+            <Show when=move || nothing_here>
+                <p class="empty" data-testid="nothing-in-filter">
+                    {move || i18n.t(Key::TodayNothingInFilter)}
+                </p>
+            </Show>
+            {main}
+            <Collapsed slug="come-back" title=Key::TodayComeBack hint=Key::TodayComeBackHint part=set_aside date/>
+            <Collapsed slug="missed" title=Key::TodayMissed hint=Key::TodayMissedHint part=missed date/>
         </div>
     }
 }
 
-/// One status group (逾期, 到期, 即将到期), paged by household.
+/// The filter bar: arrangement, villager groups with their counts, kind.
 #[component]
-fn StatusGroup(
-    /// The group's heading.
-    title: Key,
-    /// Test id and CSS suffix.
-    slug: &'static str,
-    /// How many tasks the whole group has.
-    count: usize,
-    /// Its households (a kept list: only the first page).
-    groups: Vec<HouseholdTasks>,
+fn FilterBar(
+    /// The filter the list below shows.
+    shown: Filter,
+    groups: Vec<GroupCount>,
+    all: usize,
+    kinds: Vec<(TaskKind, usize)>,
+    filter: RwSignal<Filter>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let shown = RwSignal::new(PAGE);
-    let total = groups.len();
-    let groups = StoredValue::new(groups);
+    let change = move |f: &dyn Fn(&mut Filter)| {
+        PAGES.with(|p| p.borrow_mut().clear());
+        filter.update(|filter| f(filter));
+    };
+    let shown_arrange = shown.arrange;
+    let arrange_button = move |arrange: Arrange, key: Key, testid: &'static str| {
+        view! {
+            <button
+                class="choice"
+                data-testid=testid
+                aria-pressed=(shown_arrange == arrange).to_string()
+                on:click=move |_| change(&|f| f.arrange = arrange)
+            >
+                {move || i18n.t(key)}
+            </button>
+        }
+    };
+    let chosen_group = shown.group.clone();
+    let chips = groups
+        .into_iter()
+        .map(|GroupCount { group, count }| {
+            let pressed = chosen_group.as_deref() == Some(group.as_str());
+            let name = group.clone();
+            let data_group = group.clone();
+            let label = move || {
+                if name.is_empty() {
+                    i18n.t(Key::TodayNoGroup).to_string()
+                } else {
+                    name.clone()
+                }
+            };
+            view! {
+                <button
+                    class="choice chip"
+                    data-testid="group-chip"
+                    data-group=data_group
+                    aria-pressed=pressed.to_string()
+                    on:click=move |_| {
+                        let group = group.clone();
+                        change(&move |f| f.group = Some(group.clone()));
+                    }
+                >
+                    {label} " " <span class="chip-count" data-testid="chip-count">{count}</span>
+                </button>
+            }
+        })
+        .collect_view();
+    let all_pressed = chosen_group.is_none();
+    let chosen_kind = shown.kind;
+    let kind_options = kinds
+        .into_iter()
+        .filter(|(k, n)| *n > 0 || Some(*k) == chosen_kind)
+        .map(|(k, n)| {
+            view! {
+                <option value=crate::forms::slug(k) selected=Some(k) == chosen_kind>
+                    {move || i18n.label(&k)} " (" {n} ")"
+                </option>
+            }
+        })
+        .collect_view();
     view! {
-        <section class=format!("status-group status-{slug}") data-testid=format!("tasks-{slug}")>
-            <h3>{move || i18n.t(title)} " (" <span data-testid="group-count">{count}</span> ")"</h3>
-            {move || {
-                groups
-                    .with_value(|g| g.iter().take(shown.get()).cloned().collect::<Vec<_>>())
-                    .into_iter()
-                    .map(|g| view! { <HouseholdCard group=g/> })
-                    .collect_view()
-            }}
-            <Show when=move || { shown.get() < total }>
-                <button class="more" on:click=move |_| shown.update(|n| *n += PAGE)>
+        <div class="today-filters">
+            <div class="choices arrange" role="group" aria-label=move || i18n.t(Key::TodayArrange)>
+                {arrange_button(Arrange::Urgency, Key::TodayByUrgency, "arrange-urgency")}
+                {arrange_button(Arrange::Households, Key::TodayByHousehold, "arrange-households")}
+            </div>
+            <div
+                class="group-chips"
+                role="group"
+                aria-label=move || i18n.t(Key::TodayGroupFilter)
+                data-testid="group-filter"
+            >
+                <button
+                    class="choice chip"
+                    data-testid="group-all"
+                    aria-pressed=all_pressed.to_string()
+                    on:click=move |_| change(&|f| f.group = None)
+                >
+                    {move || i18n.t(Key::TodayAllGroups)} " " <span class="chip-count" data-testid="chip-count">{all}</span>
+                </button>
+                {chips}
+            </div>
+            <select
+                class="kind-filter"
+                data-testid="kind-filter"
+                aria-label=move || i18n.t(Key::TodayKindFilter)
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    let kind = TaskKind::ALL.into_iter().find(|k| crate::forms::slug(*k) == value);
+                    change(&move |f| f.kind = kind);
+                }
+            >
+                <option value="" selected=chosen_kind.is_none()>{move || i18n.t(Key::TodayAllKinds)}</option>
+                {kind_options}
+            </select>
+        </div>
+    }
+}
+
+/// One part of the list by urgency (待办, 即将到期), paged.
+#[component]
+fn LinePart(
+    /// Test id and CSS suffix: `due`, `upcoming`.
+    slug: &'static str,
+    /// The part's heading.
+    title: Key,
+    /// Its lines.
+    part: Part<Line>,
+    /// The list's day.
+    date: NaiveDate,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    if part.total == 0 {
+        return ().into_any();
+    }
+    let shown = RwSignal::new(pages(slug, PAGE));
+    let (total, stored) = (part.total, part.items.len());
+    let items = StoredValue::new(part.items);
+    view! {
+        <section class=format!("status-group today-part today-{slug}") data-testid=format!("tasks-{slug}")>
+            <h3>{move || i18n.t(title)} " (" <span data-testid="group-count">{total}</span> ")"</h3>
+            <ul class="today-lines">
+                {move || {
+                    items
+                        .with_value(|l| l.iter().take(shown.get()).cloned().collect::<Vec<_>>())
+                        .into_iter()
+                        .map(|line| view! { <TaskRow line date with_house=true/> })
+                        .collect_view()
+                }}
+            </ul>
+            <Show when=move || { shown.get() < stored }>
+                <button class="more" on:click=move |_| {
+                    shown.update(|n| *n += PAGE);
+                    set_pages(slug, shown.get_untracked());
+                }>
                     {move || i18n.t(Key::ShowMore)}
                 </button>
             </Show>
         </section>
     }
+    .into_any()
 }
 
-/// A household and its tasks; each task a link to the visit form.
+/// The working list by household (按户): cards in route order, paged.
 #[component]
-fn HouseholdCard(
-    /// The household's tasks.
-    group: HouseholdTasks,
+fn CardPart(
+    /// The cards.
+    part: Part<Card>,
+    /// The list's day.
+    date: NaiveDate,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let lines = group
+    if part.total == 0 {
+        return ().into_any();
+    }
+    let slug = "households";
+    let shown = RwSignal::new(pages(slug, CARD_PAGE));
+    let (total, stored) = (part.total, part.items.len());
+    let items = StoredValue::new(part.items);
+    view! {
+        <section class="status-group today-part today-households" data-testid="tasks-households">
+            <h3>
+                {move || i18n.t(Key::TodayToDo)} " (" <span data-testid="households-count">{total}</span>
+                " " {move || i18n.t(Key::TodayHouseholdUnit)} ")"
+            </h3>
+            {move || {
+                items
+                    .with_value(|c| c.iter().take(shown.get()).cloned().collect::<Vec<_>>())
+                    .into_iter()
+                    .map(|card| view! { <RouteCard card date/> })
+                    .collect_view()
+            }}
+            <Show when=move || { shown.get() < stored }>
+                <button class="more" on:click=move |_| {
+                    shown.update(|n| *n += CARD_PAGE);
+                    set_pages(slug, shown.get_untracked());
+                }>
+                    {move || i18n.t(Key::ShowMore)}
+                </button>
+            </Show>
+        </section>
+    }
+    .into_any()
+}
+
+/// A `tel:` link's target: the digits and a leading plus of a number.
+fn tel_href(phone: &str) -> String {
+    let digits: String = phone
+        .chars()
+        .enumerate()
+        .filter(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '+'))
+        .map(|(_, c)| c)
+        .collect();
+    format!("tel:{digits}")
+}
+
+/// One household on the route: number and head, address, phone, and all
+/// of its tasks.
+#[component]
+fn RouteCard(card: Card, date: NaiveDate) -> impl IntoView {
+    let i18n = use_i18n();
+    let house = card.house;
+    let phone = house
+        .phone
+        .clone()
+        .or_else(|| card.lines.iter().find_map(|l| l.phone.clone()));
+    let address = house.address.clone().or_else(|| house.group.clone());
+    let call = phone.map(|phone| {
+        let href = tel_href(&phone);
+        view! {
+            <a class="route-phone" href=href data-testid="household-phone"
+                aria-label=move || format!("{} {phone}", i18n.t(Key::TodayCall))>
+                <span class="route-phone-icon" aria-hidden="true"></span>
+                {phone.clone()}
+            </a>
+        }
+    });
+    let lines = card
         .lines
         .into_iter()
-        .map(|line| {
-            let task = line.task;
-            let kind = task.kind.closing_visit();
-            let href = match task.person_id {
-                Some(person) => format!(
-                    "/visit/new?person={person}&kind={}",
-                    crate::pages::visit_kind_slug(kind)
-                ),
-                None => format!("/households/{}", task.household_id),
-            };
-            let window = format!(
-                "{} – {}",
-                crate::forms::month_day(task.start),
-                crate::forms::month_day(task.end)
-            );
-            view! {
-                <li>
-                    <a class="task" href=href data-testid="task">
-                        <span class="task-person">{line.person}</span>
-                        <span class="task-kind">{move || i18n.label(&task.kind)}</span>
-                        <span class="task-window">{window}</span>
-                    </a>
-                </li>
-            }
-        })
+        .map(|line| view! { <TaskRow line date with_house=false/> })
         .collect_view();
     view! {
-        <div class="household-card">
-            <a class="household-label" href=format!("/households/{}", group.household_id)>{group.label}</a>
-            <ul class="task-lines">{lines}</ul>
-        </div>
+        <article class="route-card" data-testid="household-card" data-anchor=format!("h-{}", house.id)>
+            <div class="route-head">
+                <a class="route-house" href=format!("/households/{}", house.id) data-testid="household-link">
+                    <span class="route-number">{house.number.clone()}</span>
+                    " "
+                    <span class="route-name">{house.head.clone()}</span>
+                </a>
+                {call}
+            </div>
+            {address.map(|a| view! { <p class="route-address" data-testid="household-address">{a}</p> })}
+            <ul class="today-lines">{lines}</ul>
+        </article>
+    }
+}
+
+/// A collapsed part (约好再访, 上期未完成) with its count, paged.
+#[component]
+fn Collapsed(
+    /// Test id: `come-back`, `missed`.
+    slug: &'static str,
+    title: Key,
+    hint: Key,
+    part: Part<Line>,
+    date: NaiveDate,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    if part.total == 0 {
+        return ().into_any();
+    }
+    let open = RwSignal::new(OPEN.with(|o| o.borrow().contains(slug)));
+    let shown = RwSignal::new(pages(slug, PAGE));
+    let (total, stored) = (part.total, part.items.len());
+    let items = StoredValue::new(part.items);
+    view! {
+        <details
+            class=format!("today-collapsed today-{slug}")
+            data-testid=slug
+            prop:open=move || open.get_untracked()
+            on:toggle=move |ev| {
+                let now = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
+                open.set(now);
+                OPEN.with(|o| {
+                    let mut o = o.borrow_mut();
+                    if now { o.insert(slug); } else { o.remove(slug); }
+                });
+            }
+        >
+            <summary>
+                <span>{move || i18n.t(title)}</span>
+                " (" <span data-testid=format!("{slug}-count")>{total}</span> ")"
+            </summary>
+            <p class="hint">{move || i18n.t(hint)}</p>
+            <Show when=move || open.get()>
+                <ul class="today-lines">
+                    {move || {
+                        items
+                            .with_value(|l| l.iter().take(shown.get()).cloned().collect::<Vec<_>>())
+                            .into_iter()
+                            .map(|line| view! { <TaskRow line date with_house=true/> })
+                            .collect_view()
+                    }}
+                </ul>
+                <Show when=move || { shown.get() < stored }>
+                    <button class="more" on:click=move |_| {
+                        shown.update(|n| *n += PAGE);
+                        set_pages(slug, shown.get_untracked());
+                    }>
+                        {move || i18n.t(Key::ShowMore)}
+                    </button>
+                </Show>
+            </Show>
+        </details>
+    }
+    .into_any()
+}
+
+/// Where a tap on a task goes: the visit form for that person and kind; a
+/// missed task or a household's own task opens the household.
+fn task_href(task: &Task) -> String {
+    match task.person_id {
+        Some(person) if !task.status.is_missed() => format!(
+            "/visit/new?person={person}&kind={}",
+            crate::pages::visit_kind_slug(task.kind.closing_visit())
+        ),
+        _ => format!("/households/{}", task.household_id),
+    }
+}
+
+/// One task: person, kind, window with its year, status; with the
+/// household's number and group as its own link when `with_house`.
+#[component]
+fn TaskRow(line: Line, date: NaiveDate, with_house: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let task = line.task.clone();
+    let anchor = line.anchor();
+    let href = task_href(&task);
+    let kind = task.kind;
+    let (start, end) = (task.start, task.end);
+    let status_class = status_class(&task, date);
+    let status = {
+        let task = task.clone();
+        move || status_text(i18n, &task, date)
+    };
+    let attempt = task
+        .attempt
+        .filter(|_| task.status.is_actionable())
+        .map(|a| {
+            move || {
+                let reason = match a.reason {
+                    NotSeenReason::NotHome => Key::TodayReasonNotHome,
+                    NotSeenReason::Away => Key::TodayReasonAway,
+                    NotSeenReason::Declined => Key::TodayReasonDeclined,
+                };
+                format!(
+                    "{} · {} · {}",
+                    i18n.t(Key::TodayLastAttempt),
+                    i18n.t(reason),
+                    date_text(i18n.lang(), a.date, a.date.year() != date.year())
+                )
+            }
+        });
+    let house = with_house.then(|| {
+        let h = &line.house;
+        view! {
+            <a class="today-house" href=format!("/households/{}", h.id) data-testid="task-household">
+                <span class="today-house-number">{h.number.clone()}</span>
+                <span class="today-house-group">{h.group.clone().unwrap_or_default()}</span>
+            </a>
+        }
+    });
+    view! {
+        <li class="today-row" data-anchor=anchor>
+            <a class=format!("task today-task {status_class}") href=href data-testid="task">
+                <span class="task-person">{line.person.clone()}</span>
+                <span class="task-kind">{move || i18n.label(&kind)}</span>
+                <span class="task-window">{move || window_text(i18n.lang(), start, end)}</span>
+                <span class="task-status" data-testid="task-status">{status}</span>
+                {attempt.map(|a| view! { <span class="task-attempt">{a}</span> })}
+            </a>
+            {house}
+        </li>
+    }
+}
+
+fn status_class(task: &Task, date: NaiveDate) -> &'static str {
+    match task.status {
+        _ if task.is_agreed_return(date) => "is-return",
+        _ if task.set_aside_until(date).is_some() => "is-set-aside",
+        TaskStatus::Overdue => "is-overdue",
+        TaskStatus::Due => "is-due",
+        TaskStatus::Upcoming | TaskStatus::Later => "is-upcoming",
+        TaskStatus::Missed => "is-missed",
+        TaskStatus::Done { .. } => "is-done",
+    }
+}
+
+/// A task's status in words: days late, due, from when, back on which day,
+/// the agreed return today, not done.
+fn status_text(i18n: I18n, task: &Task, date: NaiveDate) -> String {
+    let lang = i18n.lang();
+    if task.is_agreed_return(date) {
+        return i18n.t(Key::TodayAgreedToday).to_string();
+    }
+    if let Some(day) = task.set_aside_until(date) {
+        let day = date_text(lang, day, day.year() != date.year());
+        return i18n.t(Key::TodayComeBackOn).replace("{}", &day);
+    }
+    match task.status {
+        TaskStatus::Overdue => i18n
+            .t(Key::TodayDaysLate)
+            .replace("{}", &task.days_late(date).to_string()),
+        TaskStatus::Due => i18n.t(Key::DueNow).to_string(),
+        TaskStatus::Upcoming | TaskStatus::Later => {
+            let day = date_text(lang, task.start, task.start.year() != date.year());
+            i18n.t(Key::TodayStartsOn).replace("{}", &day)
+        }
+        TaskStatus::Missed => i18n.t(Key::TodayNotDone).to_string(),
+        TaskStatus::Done { .. } => String::new(),
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+fn month_name(day: NaiveDate) -> &'static str {
+    MONTHS[day.month0() as usize % 12]
+}
+
+/// A day in words: 12月9日 / 9 Dec, with the year when asked (2026年12月9日 /
+/// 9 Dec 2026).
+fn date_text(lang: Lang, day: NaiveDate, with_year: bool) -> String {
+    match (lang, with_year) {
+        (Lang::ZhCn, true) => format!("{}年{}月{}日", day.year(), day.month(), day.day()),
+        (Lang::ZhCn, false) => format!("{}月{}日", day.month(), day.day()),
+        (Lang::En, true) => format!("{} {} {}", day.day(), month_name(day), day.year()),
+        (Lang::En, false) => format!("{} {}", day.day(), month_name(day)),
+    }
+}
+
+/// A window with its year: 2026年1月1日–6月30日 / 1 Jan – 30 Jun 2026; both
+/// years when it spans two.
+fn window_text(lang: Lang, start: NaiveDate, end: NaiveDate) -> String {
+    let same_year = start.year() == end.year();
+    match lang {
+        _ if start == end => date_text(lang, start, true),
+        Lang::ZhCn => format!(
+            "{}–{}",
+            date_text(lang, start, true),
+            date_text(lang, end, !same_year)
+        ),
+        Lang::En => format!(
+            "{} – {}",
+            date_text(lang, start, !same_year),
+            date_text(lang, end, true)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn windows_carry_their_year() {
+        assert_eq!(
+            window_text(Lang::ZhCn, d(2026, 1, 1), d(2026, 6, 30)),
+            "2026年1月1日–6月30日"
+        );
+        assert_eq!(
+            window_text(Lang::ZhCn, d(2025, 12, 25), d(2026, 1, 8)),
+            "2025年12月25日–2026年1月8日"
+        );
+        assert_eq!(
+            window_text(Lang::En, d(2026, 7, 1), d(2026, 12, 31)),
+            "1 Jul – 31 Dec 2026"
+        );
+        assert_eq!(
+            window_text(Lang::En, d(2025, 12, 25), d(2026, 1, 8)),
+            "25 Dec 2025 – 8 Jan 2026"
+        );
+        assert_eq!(date_text(Lang::ZhCn, d(2026, 12, 9), false), "12月9日");
+    }
+
+    #[test]
+    fn a_phone_link_keeps_only_what_a_dialler_reads() {
+        assert_eq!(tel_href("138 0013 8000"), "tel:13800138000");
+        assert_eq!(tel_href("+86 138-0013-8000"), "tel:+8613800138000");
+        assert_eq!(tel_href("0371-6123 4567"), "tel:037161234567");
+    }
+
+    #[test]
+    fn a_filter_is_remembered_as_plain_json_and_an_old_one_still_reads() {
+        let filter = Filter {
+            group: Some("三组".into()),
+            kind: Some(TaskKind::ThreeChecks),
+            arrange: Arrange::Households,
+        };
+        let json = serde_json::to_string(&filter).unwrap();
+        assert_eq!(
+            json,
+            r#"{"group":"三组","kind":"three_checks","arrange":"households"}"#
+        );
+        assert_eq!(serde_json::from_str::<Filter>(&json).unwrap(), filter);
+        assert_eq!(
+            serde_json::from_str::<Filter>("{}").unwrap(),
+            Filter::default()
+        );
+    }
+
+    #[test]
+    fn the_list_filters_by_group_and_kind_and_routes_by_house() {
+        use fieldbook_core::generate::{Size, generate};
+        let date = d(2026, 12, 6);
+        let data = generate(20261129, Size::Village, date);
+        let base = Base::new(&data, date);
+        assert_eq!(base.groups[..3], ["一组", "二组", "三组"]);
+        let all = base.show(&Filter::default());
+        assert_eq!(all.all, base.working.len());
+        assert_eq!(all.groups.iter().map(|g| g.count).sum::<usize>(), all.all);
+
+        let three = base.show(&Filter {
+            group: Some("三组".into()),
+            kind: None,
+            arrange: Arrange::Households,
+        });
+        assert!(three.working.total > 0);
+        assert!(three.working.total < all.working.total);
+        assert!(
+            three
+                .working
+                .items
+                .iter()
+                .all(|l| l.house.group.as_deref() == Some("三组"))
+        );
+        // One card per household, in route order, holding every line of it.
+        let ids: Vec<Id> = three.cards.items.iter().map(|c| c.house.id).collect();
+        assert_eq!(ids.len(), ids.iter().collect::<HashSet<_>>().len());
+        let to_do: usize = three
+            .cards
+            .items
+            .iter()
+            .flat_map(|c| &c.lines)
+            .filter(|l| l.task.status.is_actionable() && l.task.set_aside_until(date).is_none())
+            .count();
+        assert_eq!(to_do, three.working.total);
+        let numbers: Vec<&str> = three
+            .cards
+            .items
+            .iter()
+            .map(|c| c.house.number.as_str())
+            .collect();
+        let mut sorted = numbers.clone();
+        sorted.sort();
+        assert_eq!(
+            numbers, sorted,
+            "the demo numbers its houses along the route"
+        );
+
+        let kind = base.show(&Filter {
+            group: None,
+            kind: Some(TaskKind::ThreeChecks),
+            arrange: Arrange::Urgency,
+        });
+        assert!(
+            kind.working
+                .items
+                .iter()
+                .all(|l| l.task.kind == TaskKind::ThreeChecks)
+        );
+        // A remembered group that is not in this village shows everything.
+        let gone = base.show(&Filter {
+            group: Some("九十九组".into()),
+            ..Filter::default()
+        });
+        assert_eq!(gone.filter.group, None);
+        assert_eq!(gone.working.total, all.working.total);
     }
 }

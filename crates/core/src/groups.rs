@@ -140,19 +140,34 @@ fn numeric(number: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// Route order: by villager group (in numbered order), then house number
-/// from the address, then household number (numerically, then as text).
-/// Households without a house number follow those with one in their group.
+/// Where a household comes on the route: villager group (in numbered
+/// order), then house number from the address, then household number
+/// (numerically, then as text). Households without a house number follow
+/// those with one in their group.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RouteKey {
+    group: GroupKey,
+    house: (u8, u32),
+    number: (u8, u32),
+    text: String,
+}
+
+/// The route key of a household given its group, address and number.
+pub fn route_key(group: Option<&str>, address: Option<&str>, number: &str) -> RouteKey {
+    let present = |n: Option<u32>| n.map_or((1, 0), |n| (0, n));
+    RouteKey {
+        group: GroupKey::of(group),
+        house: present(address.and_then(house_number)),
+        number: present(numeric(number)),
+        text: number.to_string(),
+    }
+}
+
+/// Route order of two households (see [`RouteKey`]); ties by id.
 pub fn route_order(a: &Household, b: &Household) -> Ordering {
     let key = |h: &Household| {
         (
-            GroupKey::of(h.group.as_deref()),
-            h.address
-                .as_deref()
-                .and_then(house_number)
-                .map_or((1, 0), |n| (0, n)),
-            numeric(&h.number).map_or((1, 0), |n| (0, n)),
-            h.number.clone(),
+            route_key(h.group.as_deref(), h.address.as_deref(), &h.number),
             h.id,
         )
     };

@@ -109,7 +109,8 @@ impl HouseholdIndex {
         }
     }
 
-    /// The villager groups present, sorted, for the group filter.
+    /// The villager groups present, in their numbered order (一组, 二组 …
+    /// 十二组; see [`crate::groups`]), for the group filter.
     pub fn groups(&self) -> Vec<String> {
         let mut groups: Vec<String> = self
             .entries
@@ -118,6 +119,7 @@ impl HouseholdIndex {
             .collect();
         groups.sort();
         groups.dedup();
+        crate::groups::sort_groups(&mut groups);
         groups
     }
 
