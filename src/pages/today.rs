@@ -436,8 +436,8 @@ fn LiveToday(filter: RwSignal<Filter>) -> impl IntoView {
 }
 
 thread_local! {
-    /// Where the last tap left the page: row anchors and their distance
-    /// from the top of the window, the tapped one first, then its
+    /// Where the last tap left the page: row anchors and where each should
+    /// be from the top of the window, the tapped one first, then its
     /// neighbours (for when the tapped one is done and gone).
     static RETURN: RefCell<Vec<(String, f64)>> = const { RefCell::new(Vec::new()) };
     /// How many items each part shows, kept while the filter stays.
@@ -500,13 +500,25 @@ fn remember_position(event: &web_sys::MouseEvent) {
     let Some(at) = anchors.iter().position(|a| *a == anchor) else {
         return;
     };
-    let mut order: Vec<usize> = (at..(at + 4).min(anchors.len())).collect();
-    order.extend((at.saturating_sub(3)..at).rev());
-    let points = order
-        .into_iter()
-        .filter_map(|i| anchors.get(i))
-        .filter_map(|a| Some((a.get_attribute("data-anchor")?, top_in_window(a))))
-        .collect();
+    let top = |i: usize| anchors.get(i).map(top_in_window);
+    // Once the tapped row is done and gone, the rows after it move up into
+    // its place: each is looked for where the one before it was.
+    let gap = match (top(at), top(at + 1)) {
+        (Some(tapped), Some(next)) => next - tapped,
+        _ => 0.0,
+    };
+    let mut points: Vec<(String, f64)> = Vec::new();
+    for i in at..(at + 4).min(anchors.len()) {
+        let shift = if i == at { 0.0 } else { gap };
+        if let (Some(key), Some(y)) = (anchors[i].get_attribute("data-anchor"), top(i)) {
+            points.push((key, y - shift));
+        }
+    }
+    for i in (at.saturating_sub(3)..at).rev() {
+        if let (Some(key), Some(y)) = (anchors[i].get_attribute("data-anchor"), top(i)) {
+            points.push((key, y));
+        }
+    }
     RETURN.with(|r| *r.borrow_mut() = points);
 }
 
