@@ -507,18 +507,15 @@ fn remember_position(event: &web_sys::MouseEvent) {
         (Some(tapped), Some(next)) => next - tapped,
         _ => 0.0,
     };
-    let mut points: Vec<(String, f64)> = Vec::new();
-    for i in at..(at + 4).min(anchors.len()) {
-        let shift = if i == at { 0.0 } else { gap };
-        if let (Some(key), Some(y)) = (anchors[i].get_attribute("data-anchor"), top(i)) {
-            points.push((key, y - shift));
-        }
-    }
-    for i in (at.saturating_sub(3)..at).rev() {
-        if let (Some(key), Some(y)) = (anchors[i].get_attribute("data-anchor"), top(i)) {
-            points.push((key, y));
-        }
-    }
+    let after = anchors.iter().enumerate().skip(at).take(4);
+    let before = anchors.iter().enumerate().take(at).rev().take(3);
+    let points: Vec<(String, f64)> = after
+        .chain(before)
+        .filter_map(|(i, a)| {
+            let shift = if i > at { gap } else { 0.0 };
+            Some((a.get_attribute("data-anchor")?, top_in_window(a) - shift))
+        })
+        .collect();
     RETURN.with(|r| *r.borrow_mut() = points);
 }
 
