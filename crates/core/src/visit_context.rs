@@ -138,14 +138,14 @@ pub fn visit_kinds_for(
         .collect()
 }
 
-/// The person's last visit of `kind` before `before` (a visit being
-/// corrected is left out), attempts included.
-pub fn last_visit_of_kind<'a>(
-    data: &'a Dataset,
+/// The person's last visit of `kind`, attempts included; `except` (a visit
+/// being shown or corrected) is left out.
+pub fn last_visit_of_kind(
+    data: &Dataset,
     person_id: crate::Id,
     kind: VisitKind,
     except: Option<crate::Id>,
-) -> Option<&'a Visit> {
+) -> Option<&Visit> {
     data.visits
         .iter()
         .filter(|v| {
@@ -168,11 +168,25 @@ pub fn last_three_checks(data: &Dataset, person_id: crate::Id) -> Option<&Visit>
 }
 
 /// A month and day: "12月8日" / "8 Dec".
-fn month_day(day: NaiveDate, zh: bool) -> String {
+pub fn month_day(day: NaiveDate, zh: bool) -> String {
     if zh {
         format!("{}月{}日", day.month(), day.day())
     } else {
-        day.format("%-d %b").to_string()
+        // No `format("%…")`: chrono's pattern interpreter would weigh on
+        // the app's wasm.
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        format!("{} {}", day.day(), MONTHS[day.month0() as usize])
+    }
+}
+
+/// A full date: "2026年12月8日" / "8 Dec 2026".
+pub fn full_date(day: NaiveDate, zh: bool) -> String {
+    if zh {
+        format!("{}年{}", day.year(), month_day(day, true))
+    } else {
+        format!("{} {}", month_day(day, false), day.year())
     }
 }
 
