@@ -359,3 +359,29 @@ pub fn suggested_come_back(reason: NotSeenReason, date: NaiveDate) -> Option<Nai
     };
     date.checked_add_days(Days::new(days))
 }
+
+/// A household's group and address on one line, the group said once: the
+/// address alone when it already begins with the group ("一组 2号", not
+/// "一组 一组 2号"), else "group address"; either alone when the other is
+/// missing.
+pub fn address_line(household: &crate::model::Household) -> String {
+    let group = household.group.as_deref().map(str::trim).unwrap_or("");
+    let address = household.address.as_deref().map(str::trim).unwrap_or("");
+    match (group.is_empty(), address.is_empty()) {
+        (true, _) => address.to_string(),
+        (false, true) => group.to_string(),
+        (false, false) if address.starts_with(group) => address.to_string(),
+        (false, false) => format!("{group} {address}"),
+    }
+}
+
+/// A phone number as a `tel:` link's target: its digits and a leading +,
+/// an extension (after 转) left out.
+pub fn tel_href(phone: &str) -> String {
+    let number = phone.split('转').next().unwrap_or("");
+    let digits: String = number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
+    format!("tel:{digits}")
+}

@@ -345,3 +345,21 @@ fn outcomes_read_in_words() {
     let empty = Visit::new(id(9), id(3), id(2), today(), VisitKind::Other);
     assert_eq!(outcome_words(&empty, true), "未填写结果");
 }
+
+#[test]
+fn the_address_says_the_group_once_and_the_phone_is_a_call_link() {
+    use fieldbook_core::visit_context::{address_line, tel_href};
+    let mut household = Household::new(id(2), id(1), "0002");
+    household.group = Some("一组".into());
+    household.address = Some("一组 2号".into());
+    assert_eq!(address_line(&household), "一组 2号");
+    household.address = Some("东街2号".into());
+    assert_eq!(address_line(&household), "一组 东街2号");
+    household.address = None;
+    assert_eq!(address_line(&household), "一组");
+    household.group = None;
+    household.address = Some("东街2号".into());
+    assert_eq!(address_line(&household), "东街2号");
+    assert_eq!(tel_href("+86 138-0013-8000"), "tel:+8613800138000");
+    assert_eq!(tel_href("0571-88886666转123"), "tel:057188886666");
+}
