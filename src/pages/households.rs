@@ -336,7 +336,15 @@ fn MemberCard(
             let rules = Rules::default();
             let person = d.person(id)?;
             let kinds = visit_kinds_for(d, person, today(), &rules);
-            let due = open_tasks(d, id, today(), &rules)
+            let day = today();
+            let mut tasks = open_tasks(d, id, day, &rules);
+            // What is due now first, then what is late, then what comes.
+            tasks.sort_by_key(|t| match (t.start <= day, day <= t.end) {
+                (true, true) => 0,
+                (true, false) => 1,
+                _ => 2,
+            });
+            let due = tasks
                 .into_iter()
                 .map(|t| t.kind.closing_visit())
                 .find(|k| kinds.contains(k));
