@@ -9,8 +9,8 @@ use leptos_router::hooks::use_params_map;
 
 use fieldbook_core::rules::Rules;
 use fieldbook_core::visit_context::{
-    address_line, full_date, last_three_checks, open_tasks, outcome_words, tel_href,
-    visit_kinds_for,
+    address_line, close_paren, colon, full_date, last_three_checks, open_paren, open_tasks,
+    outcome_words, tel_href, visit_kinds_for,
 };
 
 use crate::components::SectionPage;
@@ -268,21 +268,25 @@ fn StatusLine(
         <p class="status-line" data-testid="status-line">
             <span>
                 {move || match method {
-                    None => format!("{}：{}", i18n.t(Key::Method), i18n.t(Key::NoMethod)),
-                    Some((m, None)) => format!("{}：{}", i18n.t(Key::Method), i18n.label(&m)),
+                    None => format!("{}{}{}", i18n.t(Key::Method), colon(zh()), i18n.t(Key::NoMethod)),
+                    Some((m, None)) => format!("{}{}{}", i18n.t(Key::Method), colon(zh()), i18n.label(&m)),
                     Some((m, Some(start))) => format!(
-                        "{}：{}（{} {}）",
+                        "{}{}{}{}{} {}{}",
                         i18n.t(Key::Method),
+                        colon(zh()),
                         i18n.label(&m),
+                        open_paren(zh()),
                         i18n.t(Key::MethodSince),
-                        full_date(start, zh())
+                        full_date(start, zh()),
+                        close_paren(zh())
                     ),
                 }}
             </span>
             <span>
                 {move || format!(
-                    "{}：{}",
+                    "{}{}{}",
                     i18n.t(Key::LastThreeChecks),
+                    colon(zh()),
                     last_checks.get().map_or_else(|| i18n.t(Key::NeverChecked).to_string(), |d| full_date(d, zh()))
                 )}
             </span>
@@ -298,7 +302,13 @@ fn StatusLine(
                                 kinds.push(name);
                             }
                         }
-                        format!("{} {}：{}", i18n.t(Key::OpenTasks), tasks.len(), kinds.join("、"))
+                        format!(
+                            "{} {}{}{}",
+                            i18n.t(Key::OpenTasks),
+                            tasks.len(),
+                            colon(zh()),
+                            kinds.join(if zh() { "、" } else { ", " })
+                        )
                     }
                 })}
             </span>

@@ -9,7 +9,8 @@ use fieldbook_core::model::{
 use fieldbook_core::rules::{Rules, TaskStatus, tasks_between};
 use fieldbook_core::validate::validate_visit;
 use fieldbook_core::visit_context::{
-    due_task, full_date, last_visit_of_kind, outcome_words, suggested_come_back, why_due,
+    close_paren, colon, due_task, full_date, last_visit_of_kind, open_paren, outcome_words,
+    suggested_come_back, why_due,
 };
 use fieldbook_core::{Dataset, Person};
 use leptos::prelude::*;
@@ -136,16 +137,20 @@ pub fn VisitPage() -> impl IntoView {
         !path.ends_with("/edit") && !path.ends_with("/new")
     };
 
-    move || match (person.get(), before.get()) {
+    // Whether a stored visit is shown, not the visit itself: saving a
+    // correction must not rebuild the form under the worker's hands.
+    let has_before = Memo::new(move |_| before.with(Option::is_some));
+    move || match (person.get(), has_before.get()) {
         (None, _) => view! {
             <section class="section">
                 <p class="error" role="alert">{move || i18n.t(Key::PersonNotFound)}</p>
             </section>
         }
         .into_any(),
-        (Some(person), Some(visit)) if read_only() => {
-            view! { <VisitRecord person visit from=from.clone()/> }.into_any()
-        }
+        (Some(person), true) if read_only() => match before.get_untracked() {
+            Some(visit) => view! { <VisitRecord person visit from=from.clone()/> }.into_any(),
+            None => ().into_any(),
+        },
         (Some(person), _) => {
             let before = before.get_untracked();
             let initial_kind = before.as_ref().map_or(initial_kind, |v| v.kind);
@@ -267,10 +272,12 @@ fn VisitContext(
                     None => i18n.t(Key::NoMethod).to_string(),
                     Some((m, None)) => i18n.label(&m).to_string(),
                     Some((m, Some(start))) => format!(
-                        "{}（{} {}）",
+                        "{}{}{} {}{}",
                         i18n.label(&m),
+                        open_paren(zh()),
                         i18n.t(Key::MethodSince),
-                        date_words(start, i18n)
+                        date_words(start, i18n),
+                        close_paren(zh())
                     ),
                 }}
             </dd>
@@ -278,7 +285,7 @@ fn VisitContext(
             <dd data-testid="context-last">
                 {move || match last.get() {
                     None => i18n.t(Key::NoneYet).to_string(),
-                    Some(v) => format!("{}：{}", date_words(v.date, i18n), outcome_words(&v, zh())),
+                    Some(v) => format!("{}{}{}", date_words(v.date, i18n), colon(zh()), outcome_words(&v, zh())),
                 }}
             </dd>
             <dt>{move || i18n.t(Key::WhyDue)}</dt>

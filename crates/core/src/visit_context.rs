@@ -385,3 +385,18 @@ pub fn tel_href(phone: &str) -> String {
         .collect();
     format!("tel:{digits}")
 }
+
+/// A label's colon: "：" in Chinese, ": " in English.
+pub fn colon(zh: bool) -> &'static str {
+    if zh { "：" } else { ": " }
+}
+
+/// An opening bracket: "（" in Chinese, " (" in English.
+pub fn open_paren(zh: bool) -> &'static str {
+    if zh { "（" } else { " (" }
+}
+
+/// A closing bracket: "）" in Chinese, ")" in English.
+pub fn close_paren(zh: bool) -> &'static str {
+    if zh { "）" } else { ")" }
+}
