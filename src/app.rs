@@ -55,6 +55,7 @@ pub fn App(
                         <Route path=path!("/households") view=HouseholdsPage/>
                         <Route path=path!("/households/:id") view=HouseholdPage/>
                         <Route path=path!("/visit/new") view=VisitPage/>
+                        <Route path=path!("/visit/:id") view=VisitPage/>
                         <Route path=path!("/visit/:id/edit") view=VisitPage/>
                         <Route path=path!("/household/new") view=HouseholdFormPage/>
                         <Route path=path!("/household/:id/edit") view=HouseholdFormPage/>

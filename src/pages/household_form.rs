@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::components::{FieldError, TextField};
+use crate::components::{FieldError, LeaveDialog, TextField, use_leave_guard};
 use crate::forms::text_or_none;
 use crate::i18n::{Key, use_i18n};
 use crate::state::{new_id, use_app_state};
@@ -44,6 +44,7 @@ fn HouseholdForm(
     let i18n = use_i18n();
     let state = use_app_state();
     let navigate = use_navigate();
+    let guard = use_leave_guard();
     let start = before.clone();
     let number = RwSignal::new(start.as_ref().map(|h| h.number.clone()).unwrap_or_default());
     let group = RwSignal::new(
@@ -140,7 +141,10 @@ fn HouseholdForm(
         spawn_local(async move {
             let id = household.id;
             match state.save(old, household).await {
-                Ok(()) => navigate(&format!("/households/{id}"), Default::default()),
+                Ok(()) => {
+                    guard.clear();
+                    navigate(&format!("/households/{id}"), Default::default());
+                }
                 Err(error) => save_error.set(Some((error.zh(), error.en()))),
             }
             saving.set(false);
@@ -148,7 +152,12 @@ fn HouseholdForm(
     };
 
     view! {
-        <section class="section" data-testid="household-form">
+        <section
+            class="section"
+            data-testid="household-form"
+            on:input=move |_| guard.mark()
+            on:change=move |_| guard.mark()
+        >
             <h2>{move || i18n.t(if before.with_value(Option::is_some) { Key::EditHousehold } else { Key::AddHousehold })}</h2>
             <TextField label=Key::HouseholdNumber field="number" value=number problems required=true max_chars=MAX_SHORT_TEXT_CHARS/>
             <TextField label=Key::VillagerGroup field="group" value=group problems max_chars=MAX_SHORT_TEXT_CHARS/>
@@ -165,6 +174,7 @@ fn HouseholdForm(
                     {move || i18n.t(if saving.get() { Key::Saving } else { Key::Save })}
                 </button>
             </div>
+            <LeaveDialog guard/>
         </section>
     }
 }

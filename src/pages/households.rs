@@ -7,8 +7,14 @@ use fieldbook_core::{Household, Person};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use fieldbook_core::rules::Rules;
+use fieldbook_core::visit_context::{
+    address_line, close_paren, colon, full_date, last_three_checks, open_paren, open_tasks,
+    outcome_words, tel_href, visit_kinds_for,
+};
+
 use crate::components::SectionPage;
-use crate::i18n::{Key, use_i18n};
+use crate::i18n::{Key, Lang, use_i18n};
 use crate::pages::visit_kind_slug;
 use crate::state::{today, use_app_state};
 
@@ -173,13 +179,22 @@ fn HouseholdDetail(
     let i18n = use_i18n();
     let state = use_app_state();
     let id = household.id;
+    // Women of reproductive age first (the ones most visits are for), the
+    // youngest first; then the others in their stored order.
     let members = Memo::new(move |_| {
+        let day = today();
+        let rules = Rules::default();
         state.data.with(|d| {
-            d.persons
+            let (mut women, others): (Vec<Person>, Vec<Person>) = d
+                .persons
                 .iter()
                 .filter(|p| p.household_id == id && !p.deleted)
                 .cloned()
-                .collect::<Vec<Person>>()
+                .partition(|p| {
+                    rules.is_reproductive_age_woman(p, day) && !p.living.is_deregistered()
+                });
+            women.sort_by_key(|p| std::cmp::Reverse(p.birth_date));
+            (women, others)
         })
     });
     let flags = [
@@ -192,24 +207,112 @@ fn HouseholdDetail(
     .filter(|(on, _)| *on)
     .map(|(_, key)| view! { <span class="flag">{move || i18n.t(key)}</span> })
     .collect_view();
+    let phone = household.phone.clone().map(|phone| {
+        let href = tel_href(&phone);
+        view! {
+            <a class="tel-link" href=href data-testid="household-phone" aria-label=move || format!("{} {phone}", i18n.t(Key::CallPhone))>
+                {phone.clone()}
+            </a>
+        }
+    });
 
     view! {
         <section class="section household" data-testid="household-page">
             <h2>{move || i18n.t(Key::HouseholdNumber)} " " {household.number.clone()}</h2>
-            <p class="intro">
-                {household.group.clone().unwrap_or_default()} " " {household.address.clone().unwrap_or_default()}
-                " " {household.phone.clone().unwrap_or_default()}
-            </p>
+            <p class="intro household-address" data-testid="household-address">{address_line(&household)}</p>
+            {phone}
             <div class="flags">{flags}</div>
             <div class="actions">
                 <a class="button secondary" href=format!("/household/{id}/edit") data-testid="edit-household">{move || i18n.t(Key::Edit)}</a>
                 <a class="button" href=format!("/person/new?household={id}") data-testid="add-person">{move || i18n.t(Key::AddPerson)}</a>
             </div>
-            <h3>{move || i18n.t(Key::Members)}</h3>
-            <ul class="members">
-                {move || members.get().into_iter().map(|p| view! { <MemberCard person=p/> }).collect_view()}
-            </ul>
+            <Show when=move || members.with(|(w, _)| !w.is_empty())>
+                <h3>{move || i18n.t(Key::ReproductiveWomen)}</h3>
+                <ul class="members" data-testid="women">
+                    {move || members.get().0.into_iter().map(|p| view! { <MemberCard person=p status=true/> }).collect_view()}
+                </ul>
+            </Show>
+            <Show when=move || members.with(|(_, o)| !o.is_empty())>
+                <h3>{move || i18n.t(if members.with(|(w, _)| w.is_empty()) { Key::Members } else { Key::OtherMembers })}</h3>
+                <ul class="members" data-testid="others">
+                    {move || members.get().1.into_iter().map(|p| view! { <MemberCard person=p status=false/> }).collect_view()}
+                </ul>
+            </Show>
         </section>
+    }
+}
+
+/// A woman's status at a glance: method and since when, the last three
+/// checks, and her open tasks.
+#[component]
+fn StatusLine(
+    /// The woman.
+    person: Person,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let state = use_app_state();
+    let id = person.id;
+    let zh = move || i18n.lang() == Lang::ZhCn;
+    let method = person.contraception.as_ref().map(|c| (c.method, c.start));
+    let last_checks = Memo::new(move |_| {
+        state
+            .data
+            .with(|d| last_three_checks(d, id).map(|v| v.date))
+    });
+    let open = Memo::new(move |_| {
+        state
+            .data
+            .with(|d| open_tasks(d, id, today(), &Rules::default()))
+    });
+    view! {
+        <p class="status-line" data-testid="status-line">
+            <span>
+                {move || match method {
+                    None => format!("{}{}{}", i18n.t(Key::Method), colon(zh()), i18n.t(Key::NoMethod)),
+                    Some((m, None)) => format!("{}{}{}", i18n.t(Key::Method), colon(zh()), i18n.label(&m)),
+                    Some((m, Some(start))) => format!(
+                        "{}{}{}{}{} {}{}",
+                        i18n.t(Key::Method),
+                        colon(zh()),
+                        i18n.label(&m),
+                        open_paren(zh()),
+                        i18n.t(Key::MethodSince),
+                        full_date(start, zh()),
+                        close_paren(zh())
+                    ),
+                }}
+            </span>
+            <span>
+                {move || format!(
+                    "{}{}{}",
+                    i18n.t(Key::LastThreeChecks),
+                    colon(zh()),
+                    last_checks.get().map_or_else(|| i18n.t(Key::NeverChecked).to_string(), |d| full_date(d, zh()))
+                )}
+            </span>
+            <span data-testid="open-tasks">
+                {move || open.with(|tasks| {
+                    if tasks.is_empty() {
+                        i18n.t(Key::NoOpenTasks).to_string()
+                    } else {
+                        let mut kinds: Vec<&'static str> = Vec::new();
+                        for t in tasks {
+                            let name = i18n.label(&t.kind);
+                            if !kinds.contains(&name) {
+                                kinds.push(name);
+                            }
+                        }
+                        format!(
+                            "{} {}{}{}",
+                            i18n.t(Key::OpenTasks),
+                            tasks.len(),
+                            colon(zh()),
+                            kinds.join(if zh() { "、" } else { ", " })
+                        )
+                    }
+                })}
+            </span>
+        </p>
     }
 }
 
@@ -217,10 +320,13 @@ fn HouseholdDetail(
 fn MemberCard(
     /// The member.
     person: Person,
+    /// Show her status line (a woman of reproductive age).
+    status: bool,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let state = use_app_state();
     let id = person.id;
+    let household = person.household_id;
     let visits = Memo::new(move |_| {
         state.data.with(|d| {
             let mut visits: Vec<_> = d
@@ -229,41 +335,83 @@ fn MemberCard(
                 .filter(|v| v.person_id == id && !v.deleted)
                 .cloned()
                 .collect();
-            visits.sort_by_key(|v| std::cmp::Reverse(v.date));
+            visits.sort_by_key(|v| std::cmp::Reverse((v.date, v.id)));
             visits
         })
     });
+    // The visit kinds that apply to this person today; the first one due
+    // is what 记录随访 opens with.
+    let record_kind = Memo::new(move |_| {
+        state.data.with(|d| {
+            let rules = Rules::default();
+            let person = d.person(id)?;
+            let kinds = visit_kinds_for(d, person, today(), &rules);
+            let day = today();
+            let mut tasks = open_tasks(d, id, day, &rules);
+            // What is due now first, then what is late, then what comes.
+            tasks.sort_by_key(|t| match (t.start <= day, day <= t.end) {
+                (true, true) => 0,
+                (true, false) => 1,
+                _ => 2,
+            });
+            let due = tasks
+                .into_iter()
+                .map(|t| t.kind.closing_visit())
+                .find(|k| kinds.contains(k));
+            due.or_else(|| kinds.first().copied())
+        })
+    });
+    let from = format!("/households/{household}");
     let age = person.age_on(today());
     let method = person.contraception.as_ref().map(|c| c.method);
     let sex = person.sex;
     let marital = person.marital;
+    let status_line = status.then(|| view! { <StatusLine person=person.clone()/> });
+    let history_from = from.clone();
     view! {
         <li class="member" data-testid="member">
             <div class="member-head">
-                <strong>{person.name.clone()}</strong>
+                <strong data-testid="member-name">{person.name.clone()}</strong>
                 <span>{move || i18n.label(&sex)}</span>
                 <span>{age.map(|a| a.to_string()).unwrap_or_default()} {move || i18n.t(Key::Age)}</span>
                 <span>{move || i18n.label(&marital)}</span>
-                <span>{move || method.map_or_else(|| i18n.t(Key::NoMethod), |m| i18n.label(&m))}</span>
+                {(!status).then(|| view! {
+                    <span>{move || method.map_or_else(|| i18n.t(Key::NoMethod), |m| i18n.label(&m))}</span>
+                })}
             </div>
+            {status_line}
             <div class="actions">
-                <a class="button" href=format!("/visit/new?person={id}&kind={}", visit_kind_slug(fieldbook_core::VisitKind::Other)) data-testid="record-visit">
-                    {move || i18n.t(Key::RecordVisit)}
-                </a>
+                {move || record_kind.get().map(|kind| view! {
+                    <a class="button" href=format!("/visit/new?person={id}&kind={}&from={from}", visit_kind_slug(kind)) data-testid="record-visit">
+                        {move || i18n.t(Key::RecordVisit)}
+                    </a>
+                })}
                 <a class="button secondary" href=format!("/person/{id}/edit") data-testid="edit-person">{move || i18n.t(Key::Edit)}</a>
             </div>
             <details>
-                <summary>{move || i18n.t(Key::VisitHistory)} " (" {move || visits.with(Vec::len)} ")"</summary>
+                <summary data-testid="history-toggle">{move || i18n.t(Key::VisitHistory)} " (" {move || visits.with(Vec::len)} ")"</summary>
                 <Show when=move || visits.with(Vec::is_empty)>
                     <p class="empty">{move || i18n.t(Key::NoVisits)}</p>
                 </Show>
                 <ul class="visits">
                     {move || visits.get().into_iter().map(|v| {
                         let kind = v.kind;
+                        let date = v.date;
+                        let attempt = v.not_seen.is_some();
+                        let words = StoredValue::new(v.clone());
                         view! {
                             <li>
-                                <a class="visit-link" href=format!("/visit/{}/edit", v.id) data-testid="visit-link">
-                                    {v.date.to_string()} " " {move || i18n.label(&kind)}
+                                <a
+                                    class="history-row"
+                                    class:attempt=attempt
+                                    href=format!("/visit/{}?from={}", v.id, history_from)
+                                    data-testid="visit-link"
+                                >
+                                    <span class="history-date">{move || full_date(date, i18n.lang() == Lang::ZhCn)}</span>
+                                    <span class="history-kind">{move || i18n.label(&kind)}</span>
+                                    <span class="history-outcome" data-testid="visit-outcome">
+                                        {move || words.with_value(|v| outcome_words(v, i18n.lang() == Lang::ZhCn))}
+                                    </span>
                                 </a>
                             </li>
                         }

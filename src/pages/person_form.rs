@@ -14,7 +14,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-use crate::components::{FieldError, TextField, problem_text};
+use crate::components::{
+    FieldError, LeaveDialog, TextField, mark_on_choice, problem_text, use_leave_guard,
+};
 use crate::forms::{date_text, parse_date as date_or_none, slug, text_or_none};
 use crate::i18n::{Key, Lang, use_i18n};
 use crate::state::{new_id, today, use_app_state};
@@ -57,6 +59,7 @@ fn PersonForm(
     let i18n = use_i18n();
     let state = use_app_state();
     let navigate = use_navigate();
+    let guard = use_leave_guard();
     let p = before
         .clone()
         .unwrap_or_else(|| Person::new(new_id(), household, "", Sex::Female));
@@ -98,6 +101,9 @@ fn PersonForm(
     };
     let pregnancy = RwSignal::new(pregnancy_kind);
     let pregnancy_date = RwSignal::new(date_text(pregnancy_date));
+    // 怀孕 and 已分娩 need their date: the form says so rather than saving
+    // 未孕 (the record cannot hold the status without it).
+    let pregnancy_date_missing = RwSignal::new(None::<Key>);
     let method = RwSignal::new(p.contraception.as_ref().map(|c| c.method));
     let method_start = RwSignal::new(date_text(p.contraception.as_ref().and_then(|c| c.start)));
     let replace_by = RwSignal::new(date_text(
@@ -133,14 +139,30 @@ fn PersonForm(
             },
             _ => Living::Resident,
         };
-        let pregnancy_value = match (
-            pregnancy.get_untracked(),
-            date_or_none(&pregnancy_date.get_untracked()),
-        ) {
+        let status = if sex.get_untracked() == Sex::Female {
+            pregnancy.get_untracked()
+        } else {
+            "none"
+        };
+        let pregnancy_value = match (status, date_or_none(&pregnancy_date.get_untracked())) {
             ("pregnant", Some(day)) => Pregnancy::Pregnant { last_period: day },
             ("delivered", Some(day)) => Pregnancy::Delivered { on: day },
+            ("pregnant", None) => {
+                pregnancy_date_missing.set(Some(Key::LastPeriodRequired));
+                Pregnancy::None
+            }
+            ("delivered", None) => {
+                pregnancy_date_missing.set(Some(Key::DeliveryDateRequired));
+                Pregnancy::None
+            }
             _ => Pregnancy::None,
         };
+        if !matches!(
+            (status, &pregnancy_value),
+            ("pregnant" | "delivered", Pregnancy::None)
+        ) {
+            pregnancy_date_missing.set(None);
+        }
         let person = Person {
             name: name.get_untracked().trim().to_string(),
             sex: sex.get_untracked(),
@@ -171,7 +193,7 @@ fn PersonForm(
             .data
             .with_untracked(|d| validate_person(&person, d, today()));
         problems.set(found.clone());
-        if !found.is_empty() {
+        if !found.is_empty() || pregnancy_date_missing.get_untracked().is_some() {
             return;
         }
         saving.set(true);
@@ -179,7 +201,10 @@ fn PersonForm(
         spawn_local(async move {
             let household = person.household_id;
             match state.save(before.get_value(), person).await {
-                Ok(()) => navigate(&format!("/households/{household}"), Default::default()),
+                Ok(()) => {
+                    guard.clear();
+                    navigate(&format!("/households/{household}"), Default::default());
+                }
                 Err(error) => save_error.set(Some((error.zh(), error.en()))),
             }
             saving.set(false);
@@ -202,7 +227,13 @@ fn PersonForm(
     };
 
     view! {
-        <section class="section" data-testid="person-form">
+        <section
+            class="section"
+            data-testid="person-form"
+            on:input=move |_| guard.mark()
+            on:change=move |_| guard.mark()
+            on:click=move |ev| mark_on_choice(guard, &ev)
+        >
             <h2>{move || i18n.t(if before.with_value(Option::is_some) { Key::EditPerson } else { Key::AddPerson })}</h2>
             <TextField label=Key::Name field="name" value=name problems required=true max_chars=MAX_NAME_CHARS/>
             <span class="field-label">{move || i18n.t(Key::Sex)}</span>
@@ -236,8 +267,15 @@ fn PersonForm(
                     .map(|(value, key)| view! { <option value=value selected=move || living.get() == value>{move || i18n.t(key)}</option> })
                     .collect_view()}
             </select>
+            // The place follows the status: where an out-migrant lives now
+            // (流入地), where an in-migrant is registered (户籍地).
+            <Show when=move || living.get() == "out">
+                <TextField label=Key::PlaceLivingNow field="living.place" value=place problems required=true max_chars=MAX_LINE_CHARS/>
+            </Show>
+            <Show when=move || living.get() == "in">
+                <TextField label=Key::PlaceRegistered field="living.place" value=place problems required=true max_chars=MAX_LINE_CHARS/>
+            </Show>
             <Show when=move || matches!(living.get(), "out" | "in")>
-                <TextField label=Key::MigrantPlace field="living.place" value=place problems required=true max_chars=MAX_LINE_CHARS/>
                 <TextField label=Key::CertificateNumber field="certificate.number" value=certificate problems max_chars=MAX_SHORT_TEXT_CHARS/>
                 <TextField label=Key::CertificateExpires field="certificate.expires" value=certificate_expires problems kind="date"/>
             </Show>
@@ -257,7 +295,29 @@ fn PersonForm(
                         .collect_view()}
                 </select>
                 <Show when=move || pregnancy.get() != "none">
-                    <TextField label=Key::PregnancyDate field="pregnancy" value=pregnancy_date problems kind="date"/>
+                    {move || {
+                        let missing = pregnancy_date_missing.get();
+                        let core = problems.with(|p| problem_text(p, "pregnancy", zh()));
+                        let error = missing.map(|k| i18n.t(k)).or(core);
+                        let invalid = error.is_some();
+                        view! {
+                            <label class="field-label" for="field-pregnancy">
+                                {i18n.t(if pregnancy.get() == "pregnant" { Key::LastPeriodDate } else { Key::DeliveryDate })}
+                                " *"
+                            </label>
+                            <input
+                                id="field-pregnancy"
+                                class="text"
+                                class:invalid=invalid
+                                type="date"
+                                data-testid="pregnancy-date"
+                                aria-invalid=invalid.to_string()
+                                aria-required="true"
+                                bind:value=pregnancy_date
+                            />
+                            <p class="error field-error" role="alert" data-testid="pregnancy-error">{error}</p>
+                        }
+                    }}
                 </Show>
             </Show>
 
@@ -283,7 +343,7 @@ fn PersonForm(
             </Show>
             <TextField label=Key::Exemption field="exemption" value=exemption problems max_chars=MAX_LINE_CHARS/>
 
-            <Show when=move || !problems.with(Vec::is_empty)>
+            <Show when=move || !problems.with(Vec::is_empty) || pregnancy_date_missing.with(Option::is_some)>
                 <p class="error" role="alert" data-testid="form-errors">{move || i18n.t(Key::FixErrors)}</p>
             </Show>
             <FieldError message=save_error/>
@@ -292,6 +352,7 @@ fn PersonForm(
                     {move || i18n.t(if saving.get() { Key::Saving } else { Key::Save })}
                 </button>
             </div>
+            <LeaveDialog guard/>
         </section>
     }
 }

@@ -235,6 +235,9 @@ test("a visit is corrected in place, and the correction waits to sync", async ({
   const visits = await member.getByTestId("visit-link").count();
   expect(visits).toBeGreaterThan(0);
   await member.getByTestId("visit-link").first().tap();
+  // A stored visit opens read-only; 更正 switches to the form (issue 14).
+  await expect(page.getByTestId("visit-record")).toBeVisible();
+  await page.getByTestId("correct-visit").tap();
   await expect(page.getByTestId("visit-form")).toBeVisible();
   await expect(page.getByTestId("visit-title")).toHaveText("更正随访记录");
   await page.locator("#visit-notes").fill("复核：日期无误");

@@ -33,6 +33,7 @@ pub mod sections;
 pub mod sync;
 pub mod templates;
 pub mod validate;
+pub mod visit_context;
 
 pub use data::Dataset;
 pub use model::*;

@@ -234,6 +234,20 @@ impl Problems {
         }
     }
 
+    /// A phone number: a short text (its length first, so an over-long
+    /// value is told so), then a mobile or landline number.
+    fn opt_phone(&mut self, field: &str, phone: &Option<String>) {
+        let Some(phone) = phone else {
+            return;
+        };
+        let (max, key) = Text::Short.limit();
+        if phone.trim().chars().count() > max {
+            self.add(field, key);
+        } else {
+            self.flag(!is_valid_phone(phone), field, MessageKey::PhoneInvalid);
+        }
+    }
+
     fn date(&mut self, field: &str, day: NaiveDate) {
         self.flag(
             !DATE_YEARS.contains(&day.year()),
@@ -263,6 +277,72 @@ impl Problems {
     }
 }
 
+/// Whether `text` is a Chinese phone number a worker can call:
+/// - a mobile number: 11 digits starting with 1 (`13800138000`,
+///   `138 0013 8000`, `138-0013-8000`);
+/// - a landline with its area code: 0, two or three more digits, then 7 or
+///   8 digits (`0571-88886666`, `010 88886666`, `(0571)88886666`), with an
+///   optional extension after 转 (`0571-88886666转123`, 1 to 6 digits);
+/// - either with an optional `+86` or `86` in front, after which a
+///   landline's leading 0 may be left out (`+86 571 8888 6666`).
+///
+/// Spaces, dashes and brackets between digits are allowed; letters are not.
+/// An empty text is no phone number (the forms store an empty field as
+/// none).
+///
+/// ```
+/// use fieldbook_core::limits::is_valid_phone;
+/// assert!(is_valid_phone("13800138000"));
+/// assert!(is_valid_phone("+86 138-0013-8000"));
+/// assert!(is_valid_phone("0571-88886666"));
+/// assert!(!is_valid_phone("abc"));
+/// assert!(!is_valid_phone("12ab"));
+/// assert!(!is_valid_phone("110"));
+/// ```
+pub fn is_valid_phone(text: &str) -> bool {
+    let text = text.trim();
+    let (number, extension) = match text.split_once('转') {
+        Some((number, extension)) => (number, Some(extension.trim())),
+        None => (text, None),
+    };
+    if extension.is_some_and(|e| {
+        e.is_empty() || e.chars().count() > 6 || !e.chars().all(|c| c.is_ascii_digit())
+    }) {
+        return false;
+    }
+    let (prefixed, rest) = match number.strip_prefix('+') {
+        Some(rest) => match rest.trim_start().strip_prefix("86") {
+            Some(rest) => (true, rest),
+            None => return false,
+        },
+        None => (false, number),
+    };
+    if !rest
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')'))
+    {
+        return false;
+    }
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    // "86" without the plus: a country code only before a number that is
+    // valid without it (no valid number starts with 86).
+    let (prefixed, digits) = match digits.strip_prefix("86") {
+        Some(without) if !prefixed => (true, without.to_string()),
+        _ => (prefixed, digits),
+    };
+    let bytes = digits.as_bytes();
+    let mobile = bytes.len() == 11 && bytes[0] == b'1';
+    let landline = bytes.len() >= 10 && bytes.len() <= 12 && bytes[0] == b'0' && bytes[1] != b'0';
+    let landline_abroad =
+        prefixed && (9..=11).contains(&bytes.len()) && !matches!(bytes[0], b'0' | b'1');
+    let beijing_abroad = prefixed && bytes.len() == 10 && bytes.starts_with(b"10");
+    if mobile {
+        // A mobile number has no extension.
+        return extension.is_none();
+    }
+    landline || landline_abroad || beijing_abroad
+}
+
 /// A village's own limits: its name and township are names.
 pub fn village_limits(village: &Village) -> Vec<Problem> {
     let mut out = Problems::default();
@@ -279,7 +359,7 @@ pub fn household_limits(household: &Household) -> Vec<Problem> {
     out.text("number", Text::Short, &household.number);
     out.opt_text("group", Text::Short, &household.group);
     out.opt_text("address", Text::Line, &household.address);
-    out.opt_text("phone", Text::Short, &household.phone);
+    out.opt_phone("phone", &household.phone);
     out.opt_text("notes", Text::Note, &household.notes);
     out.0
 }
@@ -292,7 +372,7 @@ pub fn person_limits(person: &Person) -> Vec<Problem> {
     out.text("name", Text::Name, &person.name);
     out.opt_date("birth_date", person.birth_date);
     out.opt_text("relation", Text::Short, &person.relation);
-    out.opt_text("phone", Text::Short, &person.phone);
+    out.opt_phone("phone", &person.phone);
     match &person.living {
         Living::Resident => {}
         Living::OutMigrant { place, since } | Living::InMigrant { place, since } => {

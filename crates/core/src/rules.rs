@@ -564,6 +564,88 @@ pub fn tasks_between(
     tasks
 }
 
+/// The tasks of one person on `today` — the same windows and statuses as
+/// [`due_tasks`] looks at (from the look-back to the look-ahead), computed
+/// for that person alone rather than the whole village: what the visit form
+/// and the household page show. A household task (关爱女孩) is hers when
+/// she heads the household. Empty for an unknown, removed or deregistered
+/// person.
+pub fn tasks_for_person(
+    data: &Dataset,
+    person_id: Id,
+    today: NaiveDate,
+    rules: &Rules,
+) -> Vec<Task> {
+    let from = sub_days(today, rules.overdue_lookback_days);
+    let to = add_days(today, rules.upcoming_days);
+    let Some(person) = data
+        .persons
+        .iter()
+        .find(|p| p.id == person_id && !p.deleted)
+    else {
+        return Vec::new();
+    };
+    let Some(household) = data
+        .households
+        .iter()
+        .find(|h| h.id == person.household_id && !h.deleted)
+    else {
+        return Vec::new();
+    };
+    if person.living.is_deregistered() {
+        return Vec::new();
+    }
+    let live = |v: &&Visit| !v.deleted;
+    let mut hers: Vec<&Visit> = data
+        .visits
+        .iter()
+        .filter(live)
+        .filter(|v| v.person_id == person.id)
+        .collect();
+    hers.sort_by_key(|v| (v.date, v.id));
+    let mut candidates = Vec::new();
+    person_candidates(person, household, from, to, rules, &mut candidates);
+    let mut tasks: Vec<Task> = candidates
+        .into_iter()
+        .map(|c| settle(c, household.id, &hers, today, rules))
+        .collect();
+    if household.flags.care_for_girls && household.head_person_id == Some(person.id) {
+        let members: Vec<Id> = data
+            .persons
+            .iter()
+            .filter(|p| p.household_id == household.id && !p.deleted)
+            .map(|p| p.id)
+            .collect();
+        let mut household_visits: Vec<&Visit> = data
+            .visits
+            .iter()
+            .filter(live)
+            .filter(|v| members.contains(&v.person_id))
+            .collect();
+        household_visits.sort_by_key(|v| (v.date, v.id));
+        for year in from.year()..=to.year() {
+            let period = Period::Year { year };
+            let candidate = Candidate {
+                kind: TaskKind::CareForGirls,
+                rule: Rule::CareForGirlsYearly,
+                start: period.start(),
+                end: period.end(),
+                close_until: period.end(),
+                person_id: Some(person.id),
+            };
+            tasks.push(settle(
+                candidate,
+                household.id,
+                &household_visits,
+                today,
+                rules,
+            ));
+        }
+    }
+    tasks.retain(|t| t.start <= to && t.end >= from);
+    tasks
+}
+
 fn person_candidates(
     person: &Person,
     household: &Household,

@@ -203,6 +203,12 @@ pub enum MessageKey {
     ValueTooLarge,
     /// A plan's sections larger than [`MAX_SECTIONS_BYTES`] as JSON.
     SectionsTooLarge,
+    /// A phone number that is neither a mobile nor a landline number
+    /// ([`crate::limits::is_valid_phone`]).
+    PhoneInvalid,
+    /// A not-seen attempt carries outcome answers or a next visit: nobody was
+    /// seen, so nothing was asked.
+    NotSeenWithAnswers,
 }
 
 impl MessageKey {
@@ -260,6 +266,8 @@ impl MessageKey {
         MessageKey::TooManyDates,
         MessageKey::ValueTooLarge,
         MessageKey::SectionsTooLarge,
+        MessageKey::PhoneInvalid,
+        MessageKey::NotSeenWithAnswers,
     ];
 
     /// The message in simplified Chinese (zh-CN), as the worker reads it.
@@ -299,6 +307,10 @@ impl MessageKey {
             MessageKey::VisitBeforeBirth => "随访日期不能早于出生日期",
             MessageKey::NextVisitBeforeVisit => "下次随访日期不能早于本次随访日期",
             MessageKey::ComeBackBeforeVisit => "再访日期不能早于本次日期",
+            MessageKey::PhoneInvalid => {
+                "电话号码应为11位手机号（1开头）或带区号的固定电话（如0571-88886666）"
+            }
+            MessageKey::NotSeenWithAnswers => "未见到本人时不能填写随访结果和下次随访日期",
             MessageKey::DefectLevelOutOfRange => "干预级别应为一级、二级或三级",
             MessageKey::TitleEmpty => "请填写标题",
             MessageKey::PlanYearOutOfRange => "年份应在2000年到2100年之间",
@@ -382,6 +394,12 @@ impl MessageKey {
             }
             MessageKey::ComeBackBeforeVisit => {
                 "The date to come back cannot be earlier than this attempt."
+            }
+            MessageKey::PhoneInvalid => {
+                "A phone number is an 11-digit mobile number starting with 1 or a landline with its area code (like 0571-88886666)."
+            }
+            MessageKey::NotSeenWithAnswers => {
+                "A visit where the person was not seen cannot have answers or a next visit."
             }
             MessageKey::DefectLevelOutOfRange => "The intervention level must be 1, 2 or 3.",
             MessageKey::TitleEmpty => "Please enter a title.",
@@ -697,6 +715,16 @@ pub fn validate_visit(visit: &Visit, data: &Dataset, today: NaiveDate) -> Vec<Pr
             .is_some_and(|c| c < visit.date),
         "not_seen.come_back",
         MessageKey::ComeBackBeforeVisit,
+    );
+    out.flag(
+        visit.not_seen.is_some() && visit.outcome != Default::default(),
+        "outcome",
+        MessageKey::NotSeenWithAnswers,
+    );
+    out.flag(
+        visit.not_seen.is_some() && visit.next_visit.is_some(),
+        "next_visit",
+        MessageKey::NotSeenWithAnswers,
     );
     out.flag(
         visit
@@ -1385,6 +1413,9 @@ mod tests {
             (
                 "come back before the attempt",
                 |ds| {
+                    // An attempt has no answers and no next visit (issue 14).
+                    ds.visits[0].outcome = Default::default();
+                    ds.visits[0].next_visit = None;
                     ds.visits[0].not_seen = Some(crate::model::NotSeen {
                         reason: crate::model::NotSeenReason::NotHome,
                         come_back: Some(d(2024, 5, 9)),
@@ -1396,6 +1427,18 @@ mod tests {
                     "not_seen.come_back",
                     K::ComeBackBeforeVisit,
                 )],
+            ),
+            (
+                "an attempt with answers",
+                |ds| {
+                    ds.visits[0].next_visit = None;
+                    ds.visits[0].outcome.satisfied = Some(true);
+                    ds.visits[0].not_seen = Some(crate::model::NotSeen {
+                        reason: crate::model::NotSeenReason::Away,
+                        come_back: None,
+                    })
+                },
+                vec![at(R::Visit, VISIT, "outcome", K::NotSeenWithAnswers)],
             ),
             (
                 "defect level 0",
@@ -1564,6 +1607,11 @@ mod tests {
                 "township name too long",
                 |ds| ds.villages[0].township = Some("镇".repeat(31)),
                 vec![at(R::Village, V, "township", K::NameTooLong)],
+            ),
+            (
+                "household phone no phone number",
+                |ds| household_mut(ds, H1).phone = Some("12ab".into()),
+                vec![at(R::Household, H1, "phone", K::PhoneInvalid)],
             ),
             (
                 "household phone too long",

@@ -446,7 +446,7 @@ on_both! {
         edit_theirs.device = device(1);
         edit_theirs.seq = 1;
         edit_theirs.field = "phone".into();
-        edit_theirs.value = json!("110");
+        edit_theirs.value = json!("13800000110");
         let (status, _) = t.push(&wang, device(1), &[edit_theirs]).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         // Mixed with her own: the whole push is refused.
@@ -621,7 +621,7 @@ on_both! {
         t.advance(1_000);
         let mut first = household.clone();
         first.address = Some("东街1号".into());
-        first.phone = Some("110".into());
+        first.phone = Some("13800000110".into());
         let first_edit = edit(&household, &first, phone, created.len() as u64 + 1, t.now());
         t.advance(1_000);
         let mut second = first.clone();
@@ -666,7 +666,7 @@ on_both! {
         let phone = device(1);
         let (household, mut changes) = new_household(&t.wang_village, "001", phone, 1, t.now());
         let mut phoned = household.clone();
-        phoned.phone = Some("110".into());
+        phoned.phone = Some("13800000110".into());
         let mut big = edit(&household, &phoned, phone, 1, t.now());
         big[0].seq = u64::MAX;
         changes.extend(big);
@@ -727,7 +727,7 @@ on_both! {
         edit_theirs.device = device(2);
         edit_theirs.seq = 1;
         edit_theirs.field = "phone".into();
-        edit_theirs.value = json!("110");
+        edit_theirs.value = json!("13800000110");
         let spoiled = |edit: &dyn Fn(&mut Value)| {
             let mut body = good_push.clone();
             edit(&mut body);
@@ -857,7 +857,7 @@ on_both! {
             ("settle a record of another village".into(), "POST", settle, bearer(&wang), json,
                 bytes(&settle_body(&serde_json::to_value(theirs[0].record).unwrap(), "number", json!("1"))), StatusCode::NOT_FOUND, None),
             ("settle a record that does not exist".into(), "POST", settle, bearer(&wang), json, bytes(&settle_body(&unknown_record, "number", json!("1"))), StatusCode::NOT_FOUND, None),
-            ("settle a field the record does not hold".into(), "POST", settle, bearer(&wang), json, bytes(&settle_body(&mine, "phone", json!("110"))), StatusCode::BAD_REQUEST, Some("field")),
+            ("settle a field the record does not hold".into(), "POST", settle, bearer(&wang), json, bytes(&settle_body(&mine, "phone", json!("13800000110"))), StatusCode::BAD_REQUEST, Some("field")),
             ("settle a field its kind does not have".into(), "POST", settle, bearer(&wang), json, bytes(&settle_body(&mine, "colour", json!("red"))), StatusCode::BAD_REQUEST, Some("value")),
             ("settle the id".into(), "POST", settle, bearer(&wang), json, bytes(&settle_body(&mine, "id", json!(Value::Null))), StatusCode::BAD_REQUEST, Some("value")),
             ("settle with an unknown key".into(), "POST", settle, bearer(&wang), json,
@@ -949,17 +949,17 @@ on_both! {
         let orphan = json!({"kind": "person", "id": "00000000-0000-0000-0000-0000000000bb"});
         let mut altered = serde_json::to_value(seed.iter().find(|c| c.field == "number").unwrap()).unwrap();
         altered["value"] = json!("tampered");
-        let mut itself = change(1, next, &mine, "phone", json!("110"));
+        let mut itself = change(1, next, &mine, "phone", json!("13800000110"));
         itself["supersedes"] = json!([{"device": device(1), "seq": next}]);
         let refused: Vec<(&str, u128, Vec<Value>, &str)> = vec![
-            ("change number 0", 2, vec![change(2, 0, &mine, "phone", json!("110"))], "start at 1"),
+            ("change number 0", 2, vec![change(2, 0, &mine, "phone", json!("13800000110"))], "start at 1"),
             ("a field its kind does not have", 1, vec![change(1, next, &mine, "colour", json!("red"))], "unknown field `colour`"),
             ("a value that does not fit its field", 1, vec![change(1, next, &mine, "number", json!(7))], "field `number`"),
             ("null for a required field", 1, vec![change(1, next, &mine, "number", Value::Null)], "field `number`"),
             ("the id as a field", 1, vec![change(1, next, &mine, "id", json!(mine["id"]))], "the id is not a field"),
             ("a change superseding itself", 1, vec![itself], "supersede itself"),
             ("one number twice with different content", 1,
-                vec![change(1, next, &mine, "phone", json!("110")), change(1, next, &mine, "phone", json!("120"))], "used twice"),
+                vec![change(1, next, &mine, "phone", json!("13800000110")), change(1, next, &mine, "phone", json!("13800000120"))], "used twice"),
             ("a replay of a held change, altered", 1, vec![altered], "holds another change"),
             ("a record moved to another village", 1, vec![change(1, next, &mine, "village_id", json!(t.li_village))], "cannot move"),
             ("a record moved to a village that does not exist", 1,

@@ -165,9 +165,9 @@ on_both! {
         // with a server change numbered `next`.
         let li_phone = device(2);
         let mut a = household.clone();
-        a.phone = Some("111".into());
+        a.phone = Some("13800000111".into());
         let mut b = household.clone();
-        b.phone = Some("222".into());
+        b.phone = Some("13800000222".into());
         t.advance(1000);
         let first = edit(&household, &a, device(1), seed.len() as u64 + 1, t.now());
         assert_eq!(t.push(&wang, device(1), &first).await.0, StatusCode::OK);
@@ -183,7 +183,7 @@ on_both! {
         let zhao = t.login("zhao").await;
         let record = RecordRef { kind: RecordKind::Household, id: household.id };
         let (status, body) = t
-            .post("/api/v1/conflicts/settle", Some(&zhao), &json!({"record": record, "field": "phone", "value": "222"}))
+            .post("/api/v1/conflicts/settle", Some(&zhao), &json!({"record": record, "field": "phone", "value": "13800000222"}))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["accepted"], json!([next]), "{body}");
@@ -195,7 +195,7 @@ on_both! {
                 .unwrap(),
         )
         .unwrap();
-        assert_eq!(stored["phone"], json!("222"));
+        assert_eq!(stored["phone"], json!("13800000222"));
     }
 }
 

@@ -380,7 +380,7 @@ impl Fixture {
                     json!({"device": device(5), "changes": new}),
                     json!({"device": device(6), "changes": theirs}),
                     json!({"device": device(1), "changes": [
-                        change(self.next_seq, "phone", json!("110")),
+                        change(self.next_seq, "phone", json!("13800000110")),
                         change(self.next_seq + 1, "group", json!("三组")),
                         change(1, "number", json!("001")),
                     ]}),

@@ -112,6 +112,15 @@ fn text_value(rng: &mut fastrand::Rng) -> Value {
     }
 }
 
+/// A phone number (one of a few, as [`text_value`]): the field check
+/// refuses what is no phone number.
+fn phone_value(rng: &mut fastrand::Rng) -> Value {
+    match rng.u8(0..4) {
+        0 => Value::Null,
+        n => json!(["13800000001", "13800000002", "0571-88886666"][usize::from(n - 1)]),
+    }
+}
+
 /// Makes the changes of one local edit and keeps them as the phone's store
 /// does: applied to its replica, queued in its outbox.
 fn record_edit(
@@ -231,7 +240,7 @@ fn random_edit(
                             json!(["王秀兰", "李明", "张丽", "赵敏"][rng.usize(..4)]),
                         )
                     } else {
-                        (r, j, "phone", text_value(rng))
+                        (r, j, "phone", phone_value(rng))
                     }
                 }
                 2 if !visits.is_empty() => {
