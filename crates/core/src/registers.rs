@@ -556,7 +556,7 @@ pub fn follow_up_table(rows: &[FollowUpRow], period: Period, lang: Lang) -> Tabl
     Table {
         title: match lang {
             Lang::Zh => format!("随访记录册（{}）", period.name_zh()),
-            Lang::En => format!("Visit log ({})", period.name_en()),
+            Lang::En => format!("Follow-up log ({})", period.name_en()),
         },
         headers: lang.headers(&[
             ("日期", "Date"),
