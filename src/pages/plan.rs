@@ -344,7 +344,7 @@ fn TaskRow(
     let missed = move || closed && tick.with(Option::is_none);
     view! {
         <li class="plan-task" class:missed=missed data-testid="plan-task"
-            attr:data-missed=move || missed().to_string()>
+            data-missed=move || missed().to_string()>
             <label class="tick">
                 <input
                     type="checkbox"

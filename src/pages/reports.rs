@@ -3,8 +3,9 @@
 
 use fieldbook_core::indicators::reference_day;
 use fieldbook_core::registers::{
-    Lang as TableLang, Table, care_for_girls_archive, care_for_girls_table, follow_up_log,
-    follow_up_table, indicator_table, migrant_register, migrant_table, only_group, plan_progress,
+    CareForGirlsRow, FollowUpRow, Lang as TableLang, MigrantRow, PlanProgressRow, RosterRow, Table,
+    ThreeCheckRow, care_for_girls_archive, care_for_girls_table, follow_up_log, follow_up_table,
+    indicator_table, migrant_register, migrant_table, only_group, plan_progress,
     plan_progress_table, roster, roster_table, three_check_register, three_check_table,
     villager_groups, year_end_figures, year_end_table,
 };
@@ -39,16 +40,82 @@ fn by_group(name: &str) -> bool {
     !matches!(name, "plan-progress" | "year-end")
 }
 
+/// A register's rows, built once for a choice of period, group and
+/// language; turned into text cells a page at a time for the screen, and
+/// whole for CSV (the year's visit log runs to thousands of rows).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Register {
+    /// 育龄妇女花名册.
+    Roster(Vec<RosterRow>),
+    /// 三查登记表 of a half-year.
+    ThreeChecks(Vec<ThreeCheckRow>, Period),
+    /// 随访记录册 of a period.
+    FollowUps(Vec<FollowUpRow>, Period),
+    /// 流动人口登记册.
+    Migrants(Vec<MigrantRow>),
+    /// 关爱女孩档案 of a year.
+    CareForGirls(Vec<CareForGirlsRow>, i32),
+    /// 工作计划完成情况 of a year, as of a day.
+    PlanProgress(Vec<PlanProgressRow>, i32, chrono::NaiveDate),
+    /// A short register, already a table.
+    Table(Table),
+}
+
+impl Register {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Register::Roster(rows) => rows.len(),
+            Register::ThreeChecks(rows, _) => rows.len(),
+            Register::FollowUps(rows, _) => rows.len(),
+            Register::Migrants(rows) => rows.len(),
+            Register::CareForGirls(rows, _) => rows.len(),
+            Register::PlanProgress(rows, _, _) => rows.len(),
+            Register::Table(table) => table.rows.len(),
+        }
+    }
+
+    /// The rows `range` (clamped) as a table, in `lang`.
+    pub fn table(&self, range: std::ops::Range<usize>, lang: TableLang) -> Table {
+        fn part<'a, T>(rows: &'a [T], range: &std::ops::Range<usize>) -> &'a [T] {
+            let end = range.end.min(rows.len());
+            &rows[range.start.min(end)..end]
+        }
+        match self {
+            Register::Roster(rows) => roster_table(part(rows, &range), lang),
+            Register::ThreeChecks(rows, half) => three_check_table(part(rows, &range), *half, lang),
+            Register::FollowUps(rows, period) => follow_up_table(part(rows, &range), *period, lang),
+            Register::Migrants(rows) => migrant_table(part(rows, &range), lang),
+            Register::CareForGirls(rows, year) => {
+                care_for_girls_table(part(rows, &range), *year, lang)
+            }
+            Register::PlanProgress(rows, year, day) => {
+                plan_progress_table(part(rows, &range), *year, *day, lang)
+            }
+            Register::Table(table) => Table {
+                rows: part(&table.rows, &range).to_vec(),
+                ..table.clone()
+            },
+        }
+    }
+
+    /// The whole register as a table, for CSV and print.
+    pub fn whole(&self, lang: TableLang) -> Table {
+        self.table(0..usize::MAX, lang)
+    }
+}
+
 /// Builds a register for the first live village over `period` (the
 /// registers of a day are drawn up on the period's end, or today while it
-/// runs), for one villager group or the whole village, in `lang`.
+/// runs), for one villager group or the whole village, in `lang` (the short
+/// tables that are made whole at once).
 pub fn build(
     data: &Dataset,
     name: &str,
     period: Period,
     group: Option<&str>,
     lang: TableLang,
-) -> Option<Table> {
+) -> Option<Register> {
     let village = data.villages.iter().find(|v| !v.deleted)?.id;
     let today = today();
     let day = reference_day(period, today);
@@ -63,35 +130,35 @@ pub fn build(
         _ => data,
     };
     Some(match name {
-        "roster" => roster_table(&roster(data, village, day, &rules), lang),
+        "roster" => Register::Roster(roster(data, village, day, &rules)),
         "three-checks" => {
             let half = Period::half_year_of(day);
-            three_check_table(
-                &three_check_register(data, village, half, today, &rules),
+            Register::ThreeChecks(
+                three_check_register(data, village, half, today, &rules),
                 half,
-                lang,
             )
         }
-        "follow-ups" => follow_up_table(&follow_up_log(data, village, period), period, lang),
-        "migrants" => migrant_table(&migrant_register(data, village, day), lang),
+        "follow-ups" => Register::FollowUps(follow_up_log(data, village, period), period),
+        "migrants" => Register::Migrants(migrant_register(data, village, day)),
         "care-for-girls" => {
-            care_for_girls_table(&care_for_girls_archive(data, village, year), year, lang)
+            Register::CareForGirls(care_for_girls_archive(data, village, year), year)
         }
-        "plan-progress" => {
-            plan_progress_table(&plan_progress(data, village, year), year, today, lang)
-        }
+        "plan-progress" => Register::PlanProgress(plan_progress(data, village, year), year, today),
         "indicators" => {
             let title = match lang {
                 TableLang::Zh => format!("统计报表（{}）", period.name_zh()),
                 TableLang::En => format!("Indicator summary ({})", period.name_en()),
             };
-            indicator_table(
+            Register::Table(indicator_table(
                 &fieldbook_core::indicators::indicators(data, village, period, today, &rules),
                 &title,
                 lang,
-            )
+            ))
         }
-        "year-end" => year_end_table(&year_end_figures(data, village, year, today, &rules), lang),
+        "year-end" => Register::Table(year_end_table(
+            &year_end_figures(data, village, year, today, &rules),
+            lang,
+        )),
         _ => return None,
     })
 }
@@ -178,7 +245,7 @@ pub fn ReportPage() -> impl IntoView {
                 .unwrap_or_default()
         })
     });
-    let table = Memo::new(move |_| {
+    let register = Memo::new(move |_| {
         let period = period_of(kind.get(), previous.get());
         let group = group.get();
         let lang = table_lang(i18n.lang());
@@ -193,16 +260,22 @@ pub fn ReportPage() -> impl IntoView {
         previous.track();
         group.track();
         name.track();
-        page.set(0);
+        if page.get_untracked() != 0 {
+            page.set(0);
+        }
     });
-    let pages = Memo::new(move |_| {
-        table.with(|t| {
-            t.as_ref()
-                .map_or(1, |t| t.rows.len().div_ceil(PAGE_ROWS).max(1))
-        })
+    let exists = Memo::new(move |_| register.with(Option::is_some));
+    let row_count = Memo::new(move |_| register.with(|r| r.as_ref().map_or(0, Register::len)));
+    let pages = Memo::new(move |_| row_count.get().div_ceil(PAGE_ROWS).max(1));
+    // Only the page shown becomes text cells.
+    let table = Memo::new(move |_| {
+        let first = page.get() * PAGE_ROWS;
+        let lang = table_lang(i18n.lang());
+        register.with(|r| r.as_ref().map(|r| r.table(first..first + PAGE_ROWS, lang)))
     });
     let export = move |_| {
-        if let Some(table) = table.get_untracked() {
+        let lang = table_lang(untrack(|| i18n.lang()));
+        if let Some(table) = register.with_untracked(|r| r.as_ref().map(|r| r.whole(lang))) {
             let file = format!("{}-{}.csv", table.title, today());
             if let Err(error) = download(&table.to_csv(), &file, "text/csv;charset=utf-8") {
                 leptos::logging::warn!("CSV download failed: {error:?}");
@@ -240,13 +313,10 @@ pub fn ReportPage() -> impl IntoView {
         })
     };
     let rows = move || {
-        let first = page.get() * PAGE_ROWS;
         table.with(|t| {
             t.as_ref().map(|t| {
                 t.rows
                     .iter()
-                    .skip(first)
-                    .take(PAGE_ROWS)
                     .map(|row| view! { <tr>{row.iter().map(|cell| view! { <td>{cell.clone()}</td> }).collect_view()}</tr> })
                     .collect_view()
             })
@@ -260,7 +330,7 @@ pub fn ReportPage() -> impl IntoView {
     view! {
         <section class="section report" data-testid="report">
             <a class="back-link no-print" href="/reports" data-testid="back-to-reports">"← " {move || i18n.t(Key::BackToReports)}</a>
-            {move || match table.with(Option::is_some) {
+            {move || match exists.get() {
                 false => view! { <p class="empty">{move || i18n.t(Key::NoPlan)}</p> }.into_any(),
                 true => view! {
                     <h2 id="report-title" data-testid="report-title">{move || table.with(|t| t.as_ref().map(|t| t.title.clone()))}</h2>
@@ -300,7 +370,7 @@ pub fn ReportPage() -> impl IntoView {
                         <button class="primary" data-testid="export-csv" on:click=export>{move || i18n.t(Key::ExportCsv)}</button>
                         <button data-testid="print" on:click=print>{move || i18n.t(Key::Print)}</button>
                     </div>
-                    <p class="count no-print" data-testid="report-rows">{move || table.with(|t| t.as_ref().map_or(0, |t| t.rows.len()))} " " {move || i18n.t(Key::Rows)}</p>
+                    <p class="count no-print" data-testid="report-rows">{move || row_count.get()} " " {move || i18n.t(Key::Rows)}</p>
                     // Focusable so a keyboard can scroll a wide register.
                     <div class="table-scroll" tabindex="0" role="region" aria-labelledby="report-title">
                         <table class="register">
@@ -313,7 +383,7 @@ pub fn ReportPage() -> impl IntoView {
                             <button type="button" data-testid="page-previous" disabled=move || page.get() == 0
                                 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>{move || i18n.t(Key::RepPagePrevious)}</button>
                             <span class="page-of" data-testid="page-of" aria-live="polite">{page_of}</span>
-                            <button type="button" data-testid="page-next" disabled=move || page.get() + 1 >= pages.get()
+                            <button type="button" data-testid="page-next" disabled=move || { page.get() + 1 >= pages.get() }
                                 on:click=move |_| page.update(|p| *p = (*p + 1).min(pages.get_untracked() - 1))>{move || i18n.t(Key::RepPageNext)}</button>
                         </nav>
                     </Show>
