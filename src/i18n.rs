@@ -298,6 +298,34 @@ messages! {
     Progress => "完成进度", "Progress";
     DoneOn => "完成日期", "Done on";
     // Issue 14, h-reports: this part's keys go here.
+    IndBasisNote => "三查按半年计算，流动人口按季度计算，措施落实率是截至当天的状态；其余指标按所选期间计算。",
+        "Three checks are counted per half-year, migrants per quarter, and measure coverage as the state on a day; the other rates over the chosen period.";
+    IndCountedOver => "统计期：", "Counted over: ";
+    IndByHalfYear => "按半年计算", "Counted per half-year:";
+    IndByQuarter => "按季度计算", "Counted per quarter:";
+    IndAsOf => "截至", "As of ";
+    IndUpTo => "，截至", ", up to ";
+    IndMissingPeople => "未完成", "Missing";
+    IndCountedPeople => "已计入", "Counted";
+    IndExportMissing => "导出未完成名单 CSV", "Export the missing list (CSV)";
+    IndNobodyMissing => "没有未完成的。", "Nobody is missing.";
+    IndHouseholdShort => "户", "Household";
+    IndCallPhone => "拨打", "Call";
+    IndRecordVisitFor => "记录随访：", "Record a visit: ";
+    IndNothingToCount => "本期没有可统计的对象。", "Nothing to count in this period.";
+    StartNextYearQuestion => "开始 {year} 年度计划？", "Start the {year} plan?";
+    StartNextYearExplain => "将按本年度计划复制各项措施和目标，勾选记录不复制。",
+        "The measures and goals of this year's plan are copied; ticks are not.";
+    StartNextYearConfirm => "确定开始", "Start it";
+    PlanTaskMissed => "未完成（已过期）", "Not done (window closed)";
+    ReportPeriod => "统计期", "Period";
+    ReportGroup => "村民组", "Villager group";
+    WholeVillageOnly => "此表按全村统计。", "This register covers the whole village.";
+    BackToReports => "返回报表列表", "Back to the registers";
+    RepPagePrevious => "上一页", "Previous page";
+    RepPageNext => "下一页", "Next page";
+    RepPageOf => "第 {page} / {pages} 页", "Page {page} of {pages}";
+    ReportPages => "翻页", "Pages";
     HouseholdsReached => "覆盖户数", "Households reached";
     HouseholdsReachedInvalid => "覆盖户数应为整数", "Households reached must be a whole number";
     PeriodMonth => "月", "Month";
@@ -312,12 +340,12 @@ messages! {
     ReportsTitle => "报表", "Registers and reports";
     ReportsLink => "查看报表（花名册、登记表、统计报表）", "Registers and reports";
     RegisterRoster => "育龄妇女花名册", "Roster of women of reproductive age";
-    RegisterThreeChecks => "三查登记表（本半年）", "Three-check register (this half-year)";
-    RegisterFollowUps => "随访记录册（本年）", "Follow-up log (this year)";
+    RegisterThreeChecks => "三查登记表", "Three-check register";
+    RegisterFollowUps => "随访记录册", "Follow-up log";
     RegisterMigrants => "流动人口登记册", "Migrant register";
     RegisterCareForGirls => "关爱女孩档案", "Care-for-girls archive";
     RegisterPlanProgress => "工作计划完成情况", "Plan progress";
-    RegisterIndicators => "统计报表（本月）", "Indicator summary (this month)";
+    RegisterIndicators => "统计报表", "Indicator summary";
     RegisterYearEnd => "年度工作总结数据", "Year-end summary figures";
     ExportCsv => "导出 CSV", "Export CSV";
     Print => "打印", "Print";

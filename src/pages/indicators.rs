@@ -1,15 +1,23 @@
 //! 统计: the indicators for a chosen period (month, quarter, half-year, year,
-//! or the one before), each with numerator and denominator, as an inline SVG
-//! bar chart against the plan's targets. Tapping a rate lists who is counted
-//! and who is missing.
+//! or the one before), each with numerator and denominator and the period it
+//! is counted over, as an inline SVG bar chart against the plan's targets.
+//! Tapping a rate lists who is missing first, one row a person with her
+//! household, group and phone, each a link to record the visit, and the list
+//! exports as CSV; those counted follow, folded.
 
-use fieldbook_core::indicators::{Indicator, Subject, indicators};
+use chrono::{Datelike, NaiveDate};
+use fieldbook_core::indicators::{
+    Basis, Indicator, NaturalPeriod, PersonRow, Subject, basis, counted_people, indicators,
+    missing_people,
+};
+use fieldbook_core::plan::IndicatorKind;
+use fieldbook_core::registers::{Lang as TableLang, people_table};
 use fieldbook_core::rules::Rules;
 use fieldbook_core::{Dataset, Period};
 use leptos::prelude::*;
 
 use crate::components::SectionPage;
-use crate::i18n::{Key, use_i18n};
+use crate::i18n::{I18n, Key, Lang, use_i18n};
 use crate::state::{today, use_app_state};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,39 +39,90 @@ fn period_of(kind: PeriodKind, previous: bool) -> Period {
     if previous { period.previous() } else { period }
 }
 
-fn subject_name(data: &Dataset, subject: &Subject) -> String {
-    let person = |id| {
-        data.persons
-            .iter()
-            .find(|p| p.id == id)
-            .map(|p| p.name.clone())
-            .unwrap_or_default()
-    };
-    match subject {
-        Subject::Person { id } => person(*id),
-        Subject::Visit { id } => data
-            .visits
-            .iter()
-            .find(|v| v.id == *id)
-            .map(|v| format!("{} {}", person(v.person_id), v.date))
-            .unwrap_or_default(),
-        Subject::FollowUp {
-            person_id, start, ..
-        } => format!("{} {start}", person(*person_id)),
-        Subject::PlanTask {
-            measure_id,
-            occurrence,
-        } => data
-            .plans
-            .iter()
-            .find_map(|p| p.measure(*measure_id))
-            .map(|m| format!("{} #{}", m.title, occurrence + 1))
-            .unwrap_or_default(),
+/// A period's name in the UI's language: 2026年第四季度, Q4 2026.
+pub fn period_name(lang: Lang, period: Period) -> String {
+    match lang {
+        Lang::ZhCn => period.name_zh(),
+        Lang::En => period.name_en(),
     }
+}
+
+/// A day in the UI's language: 2026年12月6日, 6 Dec 2026.
+fn day_name(lang: Lang, day: NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    match lang {
+        Lang::ZhCn => format!("{}年{}月{}日", day.year(), day.month(), day.day()),
+        Lang::En => format!(
+            "{} {} {}",
+            day.day(),
+            MONTHS[day.month0() as usize],
+            day.year()
+        ),
+    }
+}
+
+/// What a rate is counted over, in words: "2026年第四季度",
+/// "按半年计算（2026年下半年）", "截至2026年12月6日".
+fn basis_text(i18n: I18n, basis: Basis) -> String {
+    let lang = i18n.lang();
+    match basis {
+        Basis::Chosen { period } => {
+            format!(
+                "{}{}",
+                i18n.t(Key::IndCountedOver),
+                period_name(lang, period)
+            )
+        }
+        Basis::Natural {
+            natural,
+            period,
+            through,
+        } => {
+            let by = match natural {
+                NaturalPeriod::Quarter => i18n.t(Key::IndByQuarter),
+                _ => i18n.t(Key::IndByHalfYear),
+            };
+            let up_to = if through < period.end() && through < today() {
+                format!("{}{}", i18n.t(Key::IndUpTo), day_name(lang, through))
+            } else {
+                String::new()
+            };
+            match lang {
+                Lang::ZhCn => format!("{by}（{}{up_to}）", period_name(lang, period)),
+                Lang::En => format!("{by} {}{up_to}", period_name(lang, period)),
+            }
+        }
+        Basis::OnDay { day } => format!("{}{}", i18n.t(Key::IndAsOf), day_name(lang, day)),
+    }
+}
+
+/// What a plan task is, by name, for the plan-completion drill-down.
+fn plan_task_name(data: &Dataset, subject: &Subject) -> Option<String> {
+    let Subject::PlanTask {
+        measure_id,
+        occurrence,
+    } = subject
+    else {
+        return None;
+    };
+    data.plans
+        .iter()
+        .find_map(|p| p.measure(*measure_id))
+        .map(|m| format!("{} #{}", m.title, occurrence + 1))
 }
 
 fn percent(permille: Option<u32>) -> String {
     permille.map_or_else(|| "—".into(), |p| format!("{}.{}%", p / 10, p % 10))
+}
+
+/// "未完成（141）", "Missing (141)".
+fn with_count(lang: Lang, words: &str, count: usize) -> String {
+    match lang {
+        Lang::ZhCn => format!("{words}（{count}）"),
+        Lang::En => format!("{words} ({count})"),
+    }
 }
 
 /// The indicators page.
@@ -74,8 +133,9 @@ pub fn IndicatorsPage() -> impl IntoView {
     let kind = RwSignal::new(PeriodKind::Month);
     let previous = RwSignal::new(false);
     let open = RwSignal::new(None::<usize>);
+    let period = Memo::new(move |_| period_of(kind.get(), previous.get()));
     let rates = Memo::new(move |_| {
-        let period = period_of(kind.get(), previous.get());
+        let period = period.get();
         state.data.with(|d| {
             d.villages
                 .iter()
@@ -108,18 +168,19 @@ pub fn IndicatorsPage() -> impl IntoView {
 
     view! {
         <SectionPage slug="indicators" title=Key::IndicatorsTitle intro=Key::IndicatorsIntro>
-            <div class="choices" role="group">{kinds}</div>
+            <div class="choices" role="group" aria-label=move || i18n.t(Key::ReportPeriod)>{kinds}</div>
             <div class="choices" role="group">
                 <button type="button" class="choice small" data-testid="period-current"
                     aria-pressed=move || (!previous.get()).to_string()
-                    on:click=move |_| previous.set(false)>{move || i18n.t(Key::PeriodCurrent)}</button>
+                    on:click=move |_| { previous.set(false); open.set(None); }>{move || i18n.t(Key::PeriodCurrent)}</button>
                 <button type="button" class="choice small" data-testid="period-previous"
                     aria-pressed=move || previous.get().to_string()
-                    on:click=move |_| previous.set(true)>{move || i18n.t(Key::PeriodPrevious)}</button>
+                    on:click=move |_| { previous.set(true); open.set(None); }>{move || i18n.t(Key::PeriodPrevious)}</button>
             </div>
-            <p class="intro" data-testid="period-range">
-                {move || { let p = period_of(kind.get(), previous.get()); format!("{} – {}", p.start(), p.end()) }}
+            <p class="period-name" data-testid="period-range">
+                {move || period_name(i18n.lang(), period.get())}
             </p>
+            <p class="intro basis-note" data-testid="basis-note">{move || i18n.t(Key::IndBasisNote)}</p>
             <a class="button" href="/reports" data-testid="reports-link">{move || i18n.t(Key::ReportsLink)}</a>
             <Chart rates/>
             <ul class="rates">
@@ -172,7 +233,8 @@ fn Chart(
     }
 }
 
-/// One rate: its figures, and when tapped, the people behind it.
+/// One rate: its figures and what they are counted over, and when tapped,
+/// the people behind it.
 #[component]
 fn RateRow(
     /// Position, to know which row is open.
@@ -183,44 +245,173 @@ fn RateRow(
     open: RwSignal<Option<usize>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let state = use_app_state();
     let kind = rate.kind;
-    let figures = format!(
-        "{}/{} = {}",
-        rate.numerator.len(),
-        rate.denominator.len(),
-        percent(rate.rate_permille())
-    );
+    let empty = rate.denominator.is_empty();
+    let figures = if empty {
+        "—".to_string()
+    } else {
+        format!(
+            "{}/{} = {}",
+            rate.numerator.len(),
+            rate.denominator.len(),
+            percent(rate.rate_permille())
+        )
+    };
     let target = rate
         .target
         .map(|t| percent(Some(u32::from(t.goal_permille))));
     let met = rate.meets_target();
+    let basis = basis(kind, rate.period, today());
     let rate = StoredValue::new(rate);
+    let detail_id = format!("rate-detail-{index}");
+    view! {
+        <li class="rate" data-testid="rate">
+            <button class="rate-head" aria-expanded=move || (open.get() == Some(index)).to_string() aria-controls=detail_id.clone()
+                on:click=move |_| open.update(|o| *o = if *o == Some(index) { None } else { Some(index) })>
+                <span class="rate-name">{move || i18n.label(&kind)}</span>
+                <span class="rate-figures" data-testid="rate-figures">{figures}</span>
+                <span class="rate-basis" data-testid="rate-basis">{move || basis_text(i18n, basis)}</span>
+                <span class="rate-target" data-testid="rate-target">
+                    {target.map(|t| format!("≥{t}"))}
+                    {met.map(|m| if m { " ✓" } else { " ✗" })}
+                </span>
+            </button>
+            <div id=detail_id>
+                <Show when=move || open.get() == Some(index)>
+                    {move || if empty {
+                        view! { <p class="rate-detail" data-testid="rate-detail">{move || i18n.t(Key::IndNothingToCount)}</p> }.into_any()
+                    } else if kind == IndicatorKind::PlanCompletion {
+                        view! { <PlanTasksDetail rate/> }.into_any()
+                    } else {
+                        view! { <PeopleDetail rate/> }.into_any()
+                    }}
+                </Show>
+            </div>
+        </li>
+    }
+}
+
+/// The plan tasks behind plan completion: those not ticked first.
+#[component]
+fn PlanTasksDetail(rate: StoredValue<Indicator>) -> impl IntoView {
+    let i18n = use_i18n();
+    let state = use_app_state();
     let names = move |subjects: Vec<Subject>| {
         state.data.with(|d| {
             subjects
                 .iter()
-                .map(|s| subject_name(d, s))
+                .filter_map(|s| plan_task_name(d, s))
                 .collect::<Vec<_>>()
                 .join("、")
         })
     };
     view! {
-        <li class="rate" data-testid="rate">
-            <button class="rate-head" on:click=move |_| open.update(|o| *o = if *o == Some(index) { None } else { Some(index) })>
-                <span class="rate-name">{move || i18n.label(&kind)}</span>
-                <span class="rate-figures" data-testid="rate-figures">{figures}</span>
-                <span class="rate-target">
-                    {target.map(|t| format!("≥{t}"))}
-                    {move || met.map(|m| if m { " ✓" } else { " ✗" })}
-                </span>
-            </button>
-            <Show when=move || open.get() == Some(index)>
-                <div class="rate-detail" data-testid="rate-detail">
-                    <p><strong>{move || i18n.t(Key::Counted)}</strong> " " {move || names(rate.with_value(|r| r.numerator.clone()))}</p>
-                    <p><strong>{move || i18n.t(Key::Missing)}</strong> " " {move || names(rate.with_value(Indicator::missing))}</p>
-                </div>
+        <div class="rate-detail" data-testid="rate-detail">
+            <p><strong>{move || i18n.t(Key::Missing)}</strong> " " {move || names(rate.with_value(Indicator::missing))}</p>
+            <p><strong>{move || i18n.t(Key::Counted)}</strong> " " {move || names(rate.with_value(|r| r.numerator.clone()))}</p>
+            <a class="button" href="/plan">{move || i18n.t(Key::NavPlan)}</a>
+        </div>
+    }
+}
+
+/// The people behind a rate: the missing first, one row a person, each a
+/// link to record the visit that would count her; an export of that list;
+/// then those counted, folded.
+#[component]
+fn PeopleDetail(rate: StoredValue<Indicator>) -> impl IntoView {
+    let i18n = use_i18n();
+    let state = use_app_state();
+    let kind = rate.with_value(|r| r.kind);
+    let missing = state
+        .data
+        .with_untracked(|d| rate.with_value(|r| missing_people(d, r)));
+    let counted = state
+        .data
+        .with_untracked(|d| rate.with_value(|r| counted_people(d, r)));
+    let missing_count = missing.len();
+    let counted_count = counted.len();
+    let missing = StoredValue::new(missing);
+    let export = move |_| {
+        let lang = i18n.lang();
+        let table_lang = match lang {
+            Lang::ZhCn => TableLang::Zh,
+            Lang::En => TableLang::En,
+        };
+        let title = format!("{}-{}", i18n.label(&kind), i18n.t(Key::IndMissingPeople));
+        let table = missing.with_value(|rows| people_table(rows, &title, table_lang));
+        let file = format!("{title}-{}.csv", today());
+        if let Err(error) = crate::pages::download(&table.to_csv(), &file, "text/csv;charset=utf-8")
+        {
+            leptos::logging::warn!("CSV download failed: {error:?}");
+        }
+    };
+    let missing_rows = missing.with_value(|rows| {
+        rows.iter()
+            .map(|row| view! { <PersonLine row=row.clone()/> })
+            .collect_view()
+    });
+    let counted_rows = counted
+        .into_iter()
+        .map(|row| view! { <PersonLine row/> })
+        .collect_view();
+    view! {
+        <div class="rate-detail" data-testid="rate-detail">
+            <div class="detail-head">
+                <h3 class="detail-title" data-testid="missing-title">
+                    {move || with_count(i18n.lang(), i18n.t(Key::IndMissingPeople), missing_count)}
+                </h3>
+                <Show when=move || { missing_count > 0 }>
+                    <button type="button" data-testid="export-missing" on:click=export>{move || i18n.t(Key::IndExportMissing)}</button>
+                </Show>
+            </div>
+            <Show when=move || { missing_count == 0 }>
+                <p class="empty">{move || i18n.t(Key::IndNobodyMissing)}</p>
             </Show>
+            <ul class="people" data-testid="missing-list">{missing_rows}</ul>
+            <details class="counted" data-testid="counted">
+                <summary>{move || with_count(i18n.lang(), i18n.t(Key::IndCountedPeople), counted_count)}</summary>
+                <ul class="people" data-testid="counted-list">{counted_rows}</ul>
+            </details>
+        </div>
+    }
+}
+
+/// One person of a drill-down: a link to record her visit (or to her
+/// household when no single visit counts her), and her phone to call.
+#[component]
+fn PersonLine(row: PersonRow) -> impl IntoView {
+    let i18n = use_i18n();
+    let href = match row.visit_kind {
+        Some(kind) => format!(
+            "/visit/new?person={}&kind={}",
+            row.person_id,
+            crate::pages::visit_kind_slug(kind)
+        ),
+        None => format!("/households/{}", row.household_id),
+    };
+    let number = row.household_number.clone();
+    let group = row.group.clone();
+    let phone = row.phone.clone();
+    let name = row.name.clone();
+    let visit = row.visit_kind;
+    view! {
+        <li class="person-line" data-testid="person-row">
+            <a class="person-link" href=href data-testid="person-link">
+                <span class="person-name">{name}</span>
+                <span class="person-meta">
+                    <span data-testid="person-household">{move || format!("{} {number}", i18n.t(Key::IndHouseholdShort))}</span>
+                    {(!group.is_empty()).then(|| view! { <span data-testid="person-group">{group.clone()}</span> })}
+                    {visit.map(|k| view! { <span class="person-visit">{move || format!("{}{}", i18n.t(Key::IndRecordVisitFor), i18n.label(&k))}</span> })}
+                </span>
+            </a>
+            {(!phone.is_empty()).then(|| {
+                let tel = format!("tel:{}", phone.replace([' ', '-'], ""));
+                let shown = phone.clone();
+                view! {
+                    <a class="person-phone" href=tel data-testid="person-phone"
+                        aria-label=move || format!("{}{}", i18n.t(Key::IndCallPhone), shown)>{phone.clone()}</a>
+                }
+            })}
         </li>
     }
 }

@@ -46,7 +46,27 @@ pub fn PlanPage() -> impl IntoView {
     let error = RwSignal::new(None::<(&'static str, &'static str)>);
     // Which sections are unfolded, kept across the re-render an edit causes.
     let open_sections = RwSignal::new(Vec::<uuid::Uuid>::new());
+    // Starting next year's plan asks first: an in-page confirmation.
+    let confirming = RwSignal::new(false);
+    let confirm_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if confirming.get()
+            && let Some(button) = confirm_button.get()
+        {
+            let _ = button.focus();
+        }
+    });
+    let next_year = Memo::new(move |_| {
+        state.data.with(|d| {
+            d.plans
+                .iter()
+                .filter(|p| !p.deleted)
+                .map(|p| p.year + 1)
+                .max()
+        })
+    });
     let start_next_year = move |_| {
+        confirming.set(false);
         let Some(last) = state.data.with_untracked(|d| {
             d.plans
                 .iter()
@@ -83,11 +103,28 @@ pub fn PlanPage() -> impl IntoView {
                         on:click=move |_| chosen_year.set(Some(year))>{year}</button>
                 }).collect_view()}
                 <Show when=move || !years.with(Vec::is_empty)>
-                    <button type="button" class="choice small" data-testid="start-next-year" on:click=start_next_year>
+                    <button type="button" class="choice small" data-testid="start-next-year"
+                        aria-expanded=move || confirming.get().to_string()
+                        on:click=move |_| confirming.set(true)>
                         {move || i18n.t(Key::StartNextYear)}
                     </button>
                 </Show>
             </div>
+            <Show when=move || confirming.get()>
+                <div class="confirm-box" role="alertdialog" aria-labelledby="next-year-question"
+                    aria-describedby="next-year-explain" data-testid="start-next-year-dialog">
+                    <p id="next-year-question" class="confirm-question">
+                        {move || i18n.t(Key::StartNextYearQuestion).replace("{year}", &next_year.get().map(|y| y.to_string()).unwrap_or_default())}
+                    </p>
+                    <p id="next-year-explain">{move || i18n.t(Key::StartNextYearExplain)}</p>
+                    <div class="actions">
+                        <button type="button" class="primary" node_ref=confirm_button data-testid="start-next-year-confirm"
+                            on:click=start_next_year>{move || i18n.t(Key::StartNextYearConfirm)}</button>
+                        <button type="button" data-testid="start-next-year-cancel"
+                            on:click=move |_| confirming.set(false)>{move || i18n.t(Key::Cancel)}</button>
+                    </div>
+                </div>
+            </Show>
             <crate::components::FieldError message=error/>
             {move || match plan.get() {
                 None => view! {
@@ -126,7 +163,7 @@ fn Checklist(
     let sections = plan.with_value(|p| p.sections.clone());
     view! {
         <div class="plan" data-testid="plan">
-            <h3>{move || i18n.pick_text(&title, title_en.as_deref())}</h3>
+            <h3 data-testid="plan-title">{move || i18n.pick_text(&title, title_en.as_deref())}</h3>
             <p class="progress-line" data-testid="plan-progress">
                 {move || i18n.t(Key::Progress)} " " {move || progress_text(done(), total)}
             </p>
@@ -301,8 +338,13 @@ fn TaskRow(
         });
     };
 
+    // A task whose window has closed unticked is missed: it can no longer
+    // be done in its window, and looks it.
+    let closed = task.with_value(|t| t.end < today());
+    let missed = move || closed && tick.with(Option::is_none);
     view! {
-        <li class="plan-task" data-testid="plan-task">
+        <li class="plan-task" class:missed=missed data-testid="plan-task"
+            data-missed=move || missed().to_string()>
             <label class="tick">
                 <input
                     type="checkbox"
@@ -320,6 +362,9 @@ fn TaskRow(
                 <span class="tick-info">
                     {move || tick.get().map(|t| format!("✓ {}", t.date))}
                 </span>
+                <Show when=missed>
+                    <span class="task-missed" data-testid="task-missed">{move || i18n.t(Key::PlanTaskMissed)}</span>
+                </Show>
             </label>
             <Show when=move || editing.get()>
                 <div class="tick-form">

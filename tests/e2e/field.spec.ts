@@ -296,6 +296,8 @@ test("a measure is added, edited and removed, and next year's plan keeps the edi
   await expect.poll(total).toBe(tasksBefore + 12);
 
   await page.getByTestId("start-next-year").tap();
+  // Starting next year's plan asks first (issue 14).
+  await page.getByTestId("start-next-year-confirm").tap();
   const year = new Date().getFullYear() + 1;
   await expect(page.getByTestId(`plan-year-${year}`)).toHaveAttribute("aria-pressed", "true");
   await page.getByTestId("plan-section").first().locator("summary").tap();

@@ -74,8 +74,12 @@ impl Indicator {
         (den > 0).then(|| self.numerator.len() as f64 / den as f64)
     }
 
-    /// Whether the plan's goal is met; `None` without a goal.
+    /// Whether the plan's goal is met; `None` without a goal, and `None`
+    /// when there is nothing to count (0/0 is neither met nor missed).
     pub fn meets_target(&self) -> Option<bool> {
+        if self.denominator.is_empty() {
+            return None;
+        }
         self.target
             .map(|t| t.is_met(self.numerator.len(), self.denominator.len()))
     }
@@ -88,6 +92,244 @@ impl Indicator {
             .filter(|s| !counted.contains(s))
             .copied()
             .collect()
+    }
+}
+
+/// The period an indicator is naturally counted over, whatever period the
+/// worker chose: the three checks are due once a half-year, migrants are
+/// checked once a quarter, measure coverage is a state on a day; the others
+/// count what happened in the chosen period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NaturalPeriod {
+    /// Counted per half-year (三查).
+    HalfYear,
+    /// Counted per quarter (流动人口季查).
+    Quarter,
+    /// A state on the reference day (措施落实).
+    Day,
+    /// Counted over whatever period is chosen.
+    Chosen,
+}
+
+/// The natural period of each indicator.
+pub fn natural_period(kind: IndicatorKind) -> NaturalPeriod {
+    match kind {
+        IndicatorKind::ThreeCheckRate => NaturalPeriod::HalfYear,
+        IndicatorKind::MigrantManagementRate => NaturalPeriod::Quarter,
+        IndicatorKind::MeasureCoverage => NaturalPeriod::Day,
+        IndicatorKind::FollowUpRate
+        | IndicatorKind::Awareness
+        | IndicatorKind::Satisfaction
+        | IndicatorKind::BirthDefectIntervention
+        | IndicatorKind::PlanCompletion => NaturalPeriod::Chosen,
+    }
+}
+
+/// What an indicator's figures are counted over, to state on screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum Basis {
+    /// Over the chosen period itself.
+    Chosen {
+        /// The chosen period.
+        period: Period,
+    },
+    /// Over a longer natural period that holds the chosen one: a three-check
+    /// rate under 月 or 季度 is the half-year's ("按半年计算（2026年下半年）").
+    Natural {
+        /// The natural period's kind.
+        natural: NaturalPeriod,
+        /// The period counted over.
+        period: Period,
+        /// Counted up to this day: the chosen period's end, or today while
+        /// it runs.
+        through: NaiveDate,
+    },
+    /// A state on one day (the period's end, or today while it runs).
+    OnDay {
+        /// The day.
+        day: NaiveDate,
+    },
+}
+
+fn is_shorter_than(period: Period, natural: NaturalPeriod) -> bool {
+    match natural {
+        NaturalPeriod::HalfYear => matches!(period, Period::Month { .. } | Period::Quarter { .. }),
+        NaturalPeriod::Quarter => matches!(period, Period::Month { .. }),
+        NaturalPeriod::Day | NaturalPeriod::Chosen => false,
+    }
+}
+
+/// What `kind` is counted over when the worker chooses `period`. The
+/// figures themselves come from [`indicator`]: a half-yearly or quarterly
+/// indicator under a shorter period counts the whole natural period that
+/// holds the chosen one's start, up to the reference day.
+pub fn basis(kind: IndicatorKind, period: Period, today: NaiveDate) -> Basis {
+    let natural = natural_period(kind);
+    match natural {
+        NaturalPeriod::Day => Basis::OnDay {
+            day: reference_day(period, today),
+        },
+        NaturalPeriod::HalfYear if is_shorter_than(period, natural) => Basis::Natural {
+            natural,
+            period: Period::half_year_of(period.start()),
+            through: reference_day(period, today),
+        },
+        NaturalPeriod::Quarter if is_shorter_than(period, natural) => Basis::Natural {
+            natural,
+            period: Period::quarter_of(period.start()),
+            through: reference_day(period, today),
+        },
+        _ => Basis::Chosen { period },
+    }
+}
+
+/// A person in an indicator's drill-down: one row a person, however many
+/// of her tasks or visits the indicator counts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PersonRow {
+    /// The person.
+    pub person_id: Id,
+    /// Her name.
+    pub name: String,
+    /// Her household.
+    pub household_id: Id,
+    /// 户编号.
+    pub household_number: String,
+    /// 村民组, empty if none.
+    pub group: String,
+    /// Her phone, else the household's; empty if neither.
+    pub phone: String,
+    /// The visit that would count her (the link to record it), if any.
+    pub visit_kind: Option<VisitKind>,
+}
+
+/// The visit that moves a person into `kind`'s numerator, when one visit
+/// does.
+fn visit_for(kind: IndicatorKind, subject: &Subject) -> Option<VisitKind> {
+    match (kind, subject) {
+        (_, Subject::FollowUp { kind, .. }) => Some(kind.closing_visit()),
+        (IndicatorKind::ThreeCheckRate, _) => Some(VisitKind::ThreeChecks),
+        (IndicatorKind::MeasureCoverage, _) => Some(VisitKind::MethodFollowUp),
+        (IndicatorKind::MigrantManagementRate, _) => Some(VisitKind::MigrantCheck),
+        (IndicatorKind::Awareness, _) => Some(VisitKind::PublicityAtHome),
+        (IndicatorKind::BirthDefectIntervention, _) => Some(VisitKind::BirthDefectReferral),
+        _ => None,
+    }
+}
+
+/// The persons behind `subjects`, one row each (a person with two missed
+/// follow-ups is listed once, with the first one's visit), sorted by
+/// villager group, household number and name. Plan tasks have no person
+/// and are left out; so are subjects whose person is gone.
+pub fn person_rows(data: &Dataset, kind: IndicatorKind, subjects: &[Subject]) -> Vec<PersonRow> {
+    let persons: HashMap<Id, &Person> = data.persons.iter().map(|p| (p.id, p)).collect();
+    let homes: HashMap<Id, &crate::model::Household> =
+        data.households.iter().map(|h| (h.id, h)).collect();
+    let visits: HashMap<Id, Id> = if subjects.iter().any(|s| matches!(s, Subject::Visit { .. })) {
+        data.visits.iter().map(|v| (v.id, v.person_id)).collect()
+    } else {
+        HashMap::new()
+    };
+    let mut seen = HashSet::new();
+    let mut rows = Vec::new();
+    for subject in subjects {
+        let person_id = match subject {
+            Subject::Person { id } => *id,
+            Subject::FollowUp { person_id, .. } => *person_id,
+            Subject::Visit { id } => match visits.get(id) {
+                Some(person) => *person,
+                None => continue,
+            },
+            Subject::PlanTask { .. } => continue,
+        };
+        if !seen.insert(person_id) {
+            continue;
+        }
+        let Some(person) = persons.get(&person_id) else {
+            continue;
+        };
+        let home = homes.get(&person.household_id);
+        rows.push(PersonRow {
+            person_id,
+            name: person.name.clone(),
+            household_id: person.household_id,
+            household_number: home.map(|h| h.number.clone()).unwrap_or_default(),
+            group: home.and_then(|h| h.group.clone()).unwrap_or_default(),
+            phone: person
+                .phone
+                .clone()
+                .or_else(|| home.and_then(|h| h.phone.clone()))
+                .unwrap_or_default(),
+            visit_kind: visit_for(kind, subject),
+        });
+    }
+    rows.sort_by(|a, b| {
+        (group_order(&a.group), &a.household_number, &a.name).cmp(&(
+            group_order(&b.group),
+            &b.household_number,
+            &b.name,
+        ))
+    });
+    rows
+}
+
+/// The people an indicator is missing (in the denominator, not the
+/// numerator), one row a person: whom to visit.
+pub fn missing_people(data: &Dataset, indicator: &Indicator) -> Vec<PersonRow> {
+    person_rows(data, indicator.kind, &indicator.missing())
+}
+
+/// The people an indicator counts, one row a person, leaving out anyone
+/// who is also missing (a woman with one follow-up done and one missed is
+/// listed as missing).
+pub fn counted_people(data: &Dataset, indicator: &Indicator) -> Vec<PersonRow> {
+    let missing: HashSet<Id> = missing_people(data, indicator)
+        .into_iter()
+        .map(|r| r.person_id)
+        .collect();
+    person_rows(data, indicator.kind, &indicator.numerator)
+        .into_iter()
+        .filter(|r| !missing.contains(&r.person_id))
+        .collect()
+}
+
+/// The order of villager groups: 一组, 二组 … 十二组 by their number
+/// (Chinese numerals or digits), then groups without a number by name,
+/// then no group. (A small local helper; Today's group ordering may
+/// replace it.)
+pub fn group_order(group: &str) -> (u8, u32, String) {
+    let trimmed = group.trim();
+    if trimmed.is_empty() {
+        return (2, 0, String::new());
+    }
+    match group_number(trimmed) {
+        Some(n) => (0, n, trimmed.to_owned()),
+        None => (1, 0, trimmed.to_owned()),
+    }
+}
+
+/// The number of a group named like 三组, 十二组, 3组 or 第3组.
+fn group_number(group: &str) -> Option<u32> {
+    let core = group.strip_prefix('第').unwrap_or(group);
+    let core = core
+        .strip_suffix("村民小组")
+        .or_else(|| core.strip_suffix("小组"))
+        .or_else(|| core.strip_suffix('组'))
+        .unwrap_or(core);
+    if let Ok(n) = core.parse::<u32>() {
+        return Some(n);
+    }
+    let digit = |c: char| "零一二三四五六七八九".chars().position(|d| d == c);
+    let chars: Vec<char> = core.chars().collect();
+    match chars.as_slice() {
+        [c] if *c == '十' => Some(10),
+        [c] => digit(*c).map(|n| n as u32),
+        ['十', u] => digit(*u).map(|n| 10 + n as u32),
+        [t, '十'] => digit(*t).map(|n| n as u32 * 10),
+        [t, '十', u] => Some(digit(*t)? as u32 * 10 + digit(*u)? as u32),
+        _ => None,
     }
 }
 
@@ -817,5 +1059,178 @@ mod tests {
                 .iter()
                 .all(|i| i.rate().is_none() && i.denominator.is_empty())
         );
+    }
+
+    #[test]
+    fn each_indicator_states_the_period_it_is_counted_over() {
+        let today = d(2026, 12, 6);
+        let quarter = Period::quarter_of(today);
+        let month = Period::month_of(today);
+        let half = Period::half_year_of(today);
+        // Three checks are half-yearly: under a quarter or a month, the
+        // half-year holding it.
+        for chosen in [quarter, month] {
+            assert_eq!(
+                basis(IndicatorKind::ThreeCheckRate, chosen, today),
+                Basis::Natural {
+                    natural: NaturalPeriod::HalfYear,
+                    period: half,
+                    through: today
+                }
+            );
+        }
+        assert_eq!(
+            basis(IndicatorKind::ThreeCheckRate, half, today),
+            Basis::Chosen { period: half }
+        );
+        // The previous quarter: its half-year up to the quarter's end.
+        assert_eq!(
+            basis(IndicatorKind::ThreeCheckRate, quarter.previous(), today),
+            Basis::Natural {
+                natural: NaturalPeriod::HalfYear,
+                period: half,
+                through: d(2026, 9, 30)
+            }
+        );
+        // Migrants are quarterly: a month is counted as its quarter.
+        assert_eq!(
+            basis(IndicatorKind::MigrantManagementRate, month, today),
+            Basis::Natural {
+                natural: NaturalPeriod::Quarter,
+                period: quarter,
+                through: today
+            }
+        );
+        assert_eq!(
+            basis(IndicatorKind::MigrantManagementRate, quarter, today),
+            Basis::Chosen { period: quarter }
+        );
+        assert_eq!(
+            basis(IndicatorKind::MeasureCoverage, quarter.previous(), today),
+            Basis::OnDay {
+                day: d(2026, 9, 30)
+            }
+        );
+        assert_eq!(
+            basis(IndicatorKind::FollowUpRate, month, today),
+            Basis::Chosen { period: month }
+        );
+
+        // And the figures agree: under the quarter and the month, the
+        // three-check rate is the half-year's.
+        let (period, day) = first_half();
+        let whole = get(IndicatorKind::ThreeCheckRate, period, day);
+        let q2 = get(IndicatorKind::ThreeCheckRate, Period::quarter_of(day), day);
+        let june = get(IndicatorKind::ThreeCheckRate, Period::month_of(day), day);
+        assert_eq!(q2.numerator, whole.numerator);
+        assert_eq!(june.numerator, whole.numerator);
+    }
+
+    #[test]
+    fn nothing_to_count_is_neither_met_nor_missed() {
+        let (period, today) = first_half();
+        let mut data = sample();
+        data.persons.retain(|p| p.id == id(OUTSIDER));
+        let rate = indicator(
+            &data,
+            id(VILLAGE),
+            IndicatorKind::ThreeCheckRate,
+            period,
+            today,
+            &Rules::default(),
+        );
+        assert!(rate.denominator.is_empty());
+        assert!(rate.target.is_some(), "the plan sets a goal");
+        assert_eq!(rate.rate_permille(), None);
+        assert_eq!(rate.meets_target(), None);
+    }
+
+    #[test]
+    fn the_drill_down_lists_each_missing_person_once_with_household_and_group() {
+        let (period, today) = first_half();
+        let mut data = sample();
+        data.households[0].group = Some("三组".into());
+        data.households[0].phone = Some("0571-8888888".into());
+        data.persons
+            .iter_mut()
+            .find(|p| p.id == id(C))
+            .unwrap()
+            .phone = Some("13800000000".into());
+        let rate = indicator(
+            &data,
+            id(VILLAGE),
+            IndicatorKind::ThreeCheckRate,
+            period,
+            today,
+            &Rules::default(),
+        );
+        let missing = missing_people(&data, &rate);
+        let ids: Vec<u128> = missing.iter().map(|r| r.person_id.as_u128()).collect();
+        assert_eq!(ids.len(), 3);
+        assert!(ids.contains(&C) && ids.contains(&D) && ids.contains(&H));
+        let c = missing.iter().find(|r| r.person_id == id(C)).unwrap();
+        assert_eq!(
+            (
+                c.household_number.as_str(),
+                c.group.as_str(),
+                c.phone.as_str()
+            ),
+            ("0010", "三组", "13800000000")
+        );
+        let d_ = missing.iter().find(|r| r.person_id == id(D)).unwrap();
+        assert_eq!(d_.phone, "0571-8888888", "the household's phone stands in");
+        assert_eq!(c.visit_kind, Some(VisitKind::ThreeChecks));
+
+        // Follow-ups: A has one done and one missed; she is listed once,
+        // among the missing, not among the counted.
+        let follow_ups = indicator(
+            &data,
+            id(VILLAGE),
+            IndicatorKind::FollowUpRate,
+            period,
+            today,
+            &Rules::default(),
+        );
+        let missing = missing_people(&data, &follow_ups);
+        let a_rows = missing.iter().filter(|r| r.person_id == id(A)).count();
+        assert_eq!(a_rows, 1);
+        let mut persons: Vec<Id> = missing.iter().map(|r| r.person_id).collect();
+        persons.dedup();
+        assert_eq!(persons.len(), missing.len(), "one row a person");
+        assert!(
+            counted_people(&data, &follow_ups)
+                .iter()
+                .all(|r| r.person_id != id(A))
+        );
+    }
+
+    #[test]
+    fn villager_groups_sort_by_their_number() {
+        let mut groups = vec![
+            "十二组",
+            "二组",
+            "",
+            "十组",
+            "一组",
+            "3组",
+            "东片",
+            "十一组",
+        ];
+        groups.sort_by_key(|g| group_order(g));
+        assert_eq!(
+            groups,
+            [
+                "一组",
+                "二组",
+                "3组",
+                "十组",
+                "十一组",
+                "十二组",
+                "东片",
+                ""
+            ]
+        );
+        assert_eq!(group_number("二十一组"), Some(21));
+        assert_eq!(group_number("第5组"), Some(5));
     }
 }

@@ -302,6 +302,11 @@ impl WorkPlan {
         next.id = new_id;
         next.year = year;
         next.deleted = false;
+        next.title = retitle(&self.title, self.year, year);
+        next.title_en = self
+            .title_en
+            .as_deref()
+            .map(|t| retitle(t, self.year, year));
         for measure in next.sections.iter_mut().flat_map(|s| s.measures.iter_mut()) {
             if let Recurrence::Dates { dates } = &mut measure.recurrence {
                 for date in dates.iter_mut() {
@@ -311,6 +316,21 @@ impl WorkPlan {
             }
         }
         next
+    }
+}
+
+/// A plan title carried from year `from` to year `to`: the old year's
+/// number (as in "2026年…" or "… 2026") becomes the new one; a title without
+/// it gets the new year in front ("2027年" + title), so the new plan never
+/// bears the old year's name.
+fn retitle(title: &str, from: i32, to: i32) -> String {
+    let old = from.to_string();
+    if title.contains(&old) {
+        title.replace(&old, &to.to_string())
+    } else if title.is_ascii() {
+        format!("{to} {title}")
+    } else {
+        format!("{to}年{title}")
     }
 }
 
@@ -409,5 +429,20 @@ mod tests {
             s
         });
         assert!(next.tasks().iter().all(|t| t.start.year() == 2027));
+    }
+
+    #[test]
+    fn next_year_s_plan_bears_next_year_in_its_title() {
+        assert_eq!(retitle("2026年工作计划", 2026, 2027), "2027年工作计划");
+        assert_eq!(retitle("Work plan 2026", 2026, 2027), "Work plan 2027");
+        assert_eq!(
+            retitle("村计生协会工作计划", 2026, 2027),
+            "2027年村计生协会工作计划"
+        );
+        assert_eq!(retitle("Work plan", 2026, 2027), "2027 Work plan");
+        let mut p = plan();
+        p.title = "2026年工作计划".into();
+        let next = p.carry_into(2027, Uuid::from_u128(51));
+        assert_eq!(next.title, "2027年工作计划");
     }
 }

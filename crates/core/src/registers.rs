@@ -13,9 +13,12 @@ use serde::Serialize;
 use crate::data::Dataset;
 use crate::indicators::{Indicator, indicators, reference_day};
 use crate::labels::{Label, yes_no_zh};
-use crate::model::{Household, Id, Living, Person, Visit, VisitKind};
+use crate::model::{
+    DeregisterReason, Household, Id, Living, MaritalStatus, Method, Person, Pregnancy, Sex, Visit,
+    VisitKind,
+};
 use crate::period::Period;
-use crate::plan::{Recurrence, is_ticked};
+use crate::plan::{IndicatorKind, Recurrence, is_ticked};
 use crate::rules::Rules;
 
 /// A register ready to show, print or export.
@@ -50,6 +53,162 @@ impl Table {
         }
         writer.into_inner().expect("in-memory CSV")
     }
+}
+
+/// The language a register is shown in: its title, headers and the words
+/// in its cells (names, places and notes stay as typed). CSV follows the
+/// screen's language; dates are ISO in both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub enum Lang {
+    /// 中文, the default.
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// `zh` or `en`, by the language.
+    pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    fn headers(self, pairs: &[(&'static str, &'static str)]) -> Vec<&'static str> {
+        pairs.iter().map(|(zh, en)| self.pick(zh, en)).collect()
+    }
+
+    /// A fixed word of a cell (a label such as 初婚 or 是) in the language;
+    /// a word with no English stays as it is.
+    fn word(self, zh: &str) -> String {
+        match self {
+            Lang::Zh => zh.to_owned(),
+            Lang::En => english(zh).unwrap_or(zh).to_owned(),
+        }
+    }
+}
+
+/// The registers' own cell words, with their English.
+const WORDS: [(&str, &str); 10] = [
+    ("是", "yes"),
+    ("否", "no"),
+    ("无", "none"),
+    ("已查", "checked"),
+    ("未查", "not checked"),
+    ("已完成", "done"),
+    ("未完成", "not done"),
+    ("进行中", "in progress"),
+    ("达标", "met"),
+    ("未达标", "not met"),
+];
+
+fn find_label<T: Label>(zh: &str, all: &[T]) -> Option<&'static str> {
+    all.iter().find(|l| l.zh() == zh).map(Label::en)
+}
+
+/// The English of a cell word: the registers' own words, then the model's
+/// labels (crate::labels).
+fn english(zh: &str) -> Option<&'static str> {
+    let day = NaiveDate::MIN;
+    WORDS
+        .iter()
+        .find(|(z, _)| *z == zh)
+        .map(|(_, en)| *en)
+        .or_else(|| find_label(zh, &[Sex::Female, Sex::Male]))
+        .or_else(|| {
+            find_label(
+                zh,
+                &[
+                    MaritalStatus::Unmarried,
+                    MaritalStatus::FirstMarriage,
+                    MaritalStatus::Remarried,
+                    MaritalStatus::Divorced,
+                    MaritalStatus::Widowed,
+                ],
+            )
+        })
+        .or_else(|| {
+            find_label(
+                zh,
+                &[
+                    Living::Resident,
+                    Living::OutMigrant {
+                        place: String::new(),
+                        since: None,
+                    },
+                    Living::InMigrant {
+                        place: String::new(),
+                        since: None,
+                    },
+                    Living::Deregistered {
+                        reason: DeregisterReason::MovedAway,
+                        date: None,
+                    },
+                    Living::Deregistered {
+                        reason: DeregisterReason::Deceased,
+                        date: None,
+                    },
+                ],
+            )
+        })
+        .or_else(|| {
+            find_label(
+                zh,
+                &[
+                    Pregnancy::None,
+                    Pregnancy::Pregnant { last_period: day },
+                    Pregnancy::Delivered { on: day },
+                ],
+            )
+        })
+        .or_else(|| find_label(zh, &Method::ALL))
+        .or_else(|| find_label(zh, &VisitKind::ALL))
+        .or_else(|| find_label(zh, &IndicatorKind::ALL))
+        .or_else(|| {
+            find_label(
+                zh,
+                &[
+                    Recurrence::Once,
+                    Recurrence::Monthly,
+                    Recurrence::Quarterly,
+                    Recurrence::HalfYearly,
+                    Recurrence::Yearly,
+                    Recurrence::Dates { dates: Vec::new() },
+                ],
+            )
+        })
+}
+
+/// The villager groups (村民组) of a village's households, each once, in
+/// their order (一组, 二组 … 十二组).
+pub fn villager_groups(data: &Dataset, village_id: Id) -> Vec<String> {
+    let mut groups: Vec<String> = data
+        .households_of(village_id)
+        .filter_map(|h| h.group.clone())
+        .filter(|g| !g.trim().is_empty())
+        .collect();
+    groups.sort_by_key(|g| crate::indicators::group_order(g));
+    groups.dedup();
+    groups
+}
+
+/// The records of one villager group: its households, their people and
+/// visits (villages, plans and ticks stay whole), so that every register
+/// built from it is the group's.
+pub fn only_group(data: &Dataset, group: &str) -> Dataset {
+    let homes: std::collections::HashSet<Id> = data
+        .households
+        .iter()
+        .filter(|h| h.group.as_deref() == Some(group))
+        .map(|h| h.id)
+        .collect();
+    let mut part = data.clone();
+    part.households.retain(|h| homes.contains(&h.id));
+    part.persons.retain(|p| homes.contains(&p.household_id));
+    part.visits.retain(|v| homes.contains(&v.household_id));
+    part
 }
 
 /// The characters that make a spreadsheet read a cell as a formula (or, for
@@ -173,24 +332,26 @@ pub fn roster(data: &Dataset, village_id: Id, day: NaiveDate, rules: &Rules) -> 
 }
 
 /// The roster as a table.
-pub fn roster_table(rows: &[RosterRow]) -> Table {
+pub fn roster_table(rows: &[RosterRow], lang: Lang) -> Table {
     Table {
-        title: "育龄妇女花名册".into(),
-        headers: vec![
-            "户编号",
-            "村民组",
-            "姓名",
-            "出生日期",
-            "年龄",
-            "婚姻状况",
-            "居住状态",
-            "子女数",
-            "避孕措施",
-            "落实日期",
-            "到期日期",
-            "孕情",
-            "联系电话",
-        ],
+        title: lang
+            .pick("育龄妇女花名册", "Roster of women of reproductive age")
+            .into(),
+        headers: lang.headers(&[
+            ("户编号", "Household no."),
+            ("村民组", "Group"),
+            ("姓名", "Name"),
+            ("出生日期", "Born"),
+            ("年龄", "Age"),
+            ("婚姻状况", "Marital status"),
+            ("居住状态", "Living"),
+            ("子女数", "Children"),
+            ("避孕措施", "Method"),
+            ("落实日期", "Since"),
+            ("到期日期", "Replace by"),
+            ("孕情", "Pregnancy"),
+            ("联系电话", "Phone"),
+        ]),
         rows: rows
             .iter()
             .map(|r| {
@@ -200,13 +361,13 @@ pub fn roster_table(rows: &[RosterRow]) -> Table {
                     r.name.clone(),
                     date(r.birth_date),
                     r.age.map(|a| a.to_string()).unwrap_or_default(),
-                    r.marital.into(),
-                    r.living.into(),
+                    lang.word(r.marital),
+                    lang.word(r.living),
                     r.children.to_string(),
-                    r.method.into(),
+                    lang.word(r.method),
                     date(r.method_start),
                     date(r.replace_by),
-                    r.pregnancy.into(),
+                    lang.word(r.pregnancy),
                     r.phone.clone(),
                 ]
             })
@@ -282,20 +443,23 @@ pub fn three_check_register(
 }
 
 /// The three-check register as a table.
-pub fn three_check_table(rows: &[ThreeCheckRow], half_year: Period) -> Table {
+pub fn three_check_table(rows: &[ThreeCheckRow], half_year: Period, lang: Lang) -> Table {
     Table {
-        title: format!("三查登记表（{}至{}）", half_year.start(), half_year.end()),
-        headers: vec![
-            "户编号",
-            "姓名",
-            "年龄",
-            "避孕措施",
-            "参检日期",
-            "查环(环在位)",
-            "查孕(怀孕)",
-            "查病(发现疾病)",
-            "状态",
-        ],
+        title: match lang {
+            Lang::Zh => format!("三查登记表（{}）", half_year.name_zh()),
+            Lang::En => format!("Three-check register ({})", half_year.name_en()),
+        },
+        headers: lang.headers(&[
+            ("户编号", "Household no."),
+            ("姓名", "Name"),
+            ("年龄", "Age"),
+            ("避孕措施", "Method"),
+            ("参检日期", "Checked on"),
+            ("查环(环在位)", "Ring in place"),
+            ("查孕(怀孕)", "Pregnant"),
+            ("查病(发现疾病)", "Condition found"),
+            ("状态", "Status"),
+        ]),
         rows: rows
             .iter()
             .map(|r| {
@@ -303,17 +467,16 @@ pub fn three_check_table(rows: &[ThreeCheckRow], half_year: Period) -> Table {
                     r.household_number.clone(),
                     r.name.clone(),
                     r.age.map(|a| a.to_string()).unwrap_or_default(),
-                    r.method.into(),
+                    lang.word(r.method),
                     date(r.checked_on),
-                    r.ring.into(),
-                    r.pregnant.into(),
-                    r.condition.into(),
-                    if r.checked_on.is_some() {
+                    lang.word(r.ring),
+                    lang.word(r.pregnant),
+                    lang.word(r.condition),
+                    lang.word(if r.checked_on.is_some() {
                         "已查"
                     } else {
                         "未查"
-                    }
-                    .into(),
+                    }),
                 ]
             })
             .collect(),
@@ -389,23 +552,26 @@ pub fn follow_up_log(data: &Dataset, village_id: Id, period: Period) -> Vec<Foll
 }
 
 /// The follow-up log as a table.
-pub fn follow_up_table(rows: &[FollowUpRow]) -> Table {
+pub fn follow_up_table(rows: &[FollowUpRow], period: Period, lang: Lang) -> Table {
     Table {
-        title: "随访记录册".into(),
-        headers: vec![
-            "日期",
-            "户编号",
-            "姓名",
-            "服务类型",
-            "不良反应",
-            "转诊",
-            "措施变更",
-            "知晓政策",
-            "满意",
-            "下次随访",
-            "记录人",
-            "备注",
-        ],
+        title: match lang {
+            Lang::Zh => format!("随访记录册（{}）", period.name_zh()),
+            Lang::En => format!("Follow-up log ({})", period.name_en()),
+        },
+        headers: lang.headers(&[
+            ("日期", "Date"),
+            ("户编号", "Household no."),
+            ("姓名", "Name"),
+            ("服务类型", "Kind"),
+            ("不良反应", "Adverse reaction"),
+            ("转诊", "Referred"),
+            ("措施变更", "New method"),
+            ("知晓政策", "Knows the policy"),
+            ("满意", "Satisfied"),
+            ("下次随访", "Next visit"),
+            ("记录人", "Recorded by"),
+            ("备注", "Notes"),
+        ]),
         rows: rows
             .iter()
             .map(|r| {
@@ -413,12 +579,12 @@ pub fn follow_up_table(rows: &[FollowUpRow]) -> Table {
                     date(Some(r.date)),
                     r.household_number.clone(),
                     r.name.clone(),
-                    r.kind.into(),
-                    r.adverse_reaction.into(),
-                    r.referred.into(),
-                    r.new_method.into(),
-                    r.knows_policy.into(),
-                    r.satisfied.into(),
+                    lang.word(r.kind),
+                    lang.word(r.adverse_reaction),
+                    lang.word(r.referred),
+                    lang.word(r.new_method),
+                    lang.word(r.knows_policy),
+                    lang.word(r.satisfied),
                     date(r.next_visit),
                     r.recorded_by.clone(),
                     r.notes.clone(),
@@ -506,37 +672,37 @@ pub fn migrant_register(data: &Dataset, village_id: Id, day: NaiveDate) -> Vec<M
 }
 
 /// The migrant register as a table.
-pub fn migrant_table(rows: &[MigrantRow]) -> Table {
+pub fn migrant_table(rows: &[MigrantRow], lang: Lang) -> Table {
     Table {
-        title: "流动人口登记册".into(),
-        headers: vec![
-            "户编号",
-            "姓名",
-            "性别",
-            "出生日期",
-            "流向",
-            "地点",
-            "流动时间",
-            "婚育证明编号",
-            "有效期至",
-            "本季度季查",
-        ],
+        title: lang.pick("流动人口登记册", "Migrant register").into(),
+        headers: lang.headers(&[
+            ("户编号", "Household no."),
+            ("姓名", "Name"),
+            ("性别", "Sex"),
+            ("出生日期", "Born"),
+            ("流向", "Direction"),
+            ("地点", "Place"),
+            ("流动时间", "Since"),
+            ("婚育证明编号", "Certificate no."),
+            ("有效期至", "Valid until"),
+            ("本季度季查", "Checked this quarter"),
+        ]),
         rows: rows
             .iter()
             .map(|r| {
                 vec![
                     r.household_number.clone(),
                     r.name.clone(),
-                    r.sex.into(),
+                    lang.word(r.sex),
                     date(r.birth_date),
-                    r.direction.into(),
+                    lang.word(r.direction),
                     r.place.clone(),
                     date(r.since),
                     r.certificate.clone(),
                     date(r.certificate_expires),
                     r.checked_this_quarter
-                        .map(|d| format!("已查 {d}"))
-                        .unwrap_or_else(|| "未查".into()),
+                        .map(|d| format!("{} {d}", lang.word("已查")))
+                        .unwrap_or_else(|| lang.word("未查")),
                 ]
             })
             .collect(),
@@ -610,18 +776,21 @@ pub fn care_for_girls_archive(data: &Dataset, village_id: Id, year: i32) -> Vec<
 }
 
 /// The care-for-girls archive as a table.
-pub fn care_for_girls_table(rows: &[CareForGirlsRow], year: i32) -> Table {
+pub fn care_for_girls_table(rows: &[CareForGirlsRow], year: i32, lang: Lang) -> Table {
     Table {
-        title: format!("关爱女孩档案（{year}年）"),
-        headers: vec![
-            "户编号",
-            "户主",
-            "住址",
-            "联系电话",
-            "家庭成员",
-            "本年帮扶次数",
-            "最近帮扶日期",
-        ],
+        title: match lang {
+            Lang::Zh => format!("关爱女孩档案（{year}年）"),
+            Lang::En => format!("Care-for-girls archive ({year})"),
+        },
+        headers: lang.headers(&[
+            ("户编号", "Household no."),
+            ("户主", "Head"),
+            ("住址", "Address"),
+            ("联系电话", "Phone"),
+            ("家庭成员", "Members"),
+            ("本年帮扶次数", "Support visits this year"),
+            ("最近帮扶日期", "Last support visit"),
+        ]),
         rows: rows
             .iter()
             .map(|r| {
@@ -644,8 +813,12 @@ pub fn care_for_girls_table(rows: &[CareForGirlsRow], year: i32) -> Table {
 pub struct PlanProgressRow {
     /// 部分: the plan's section.
     pub section: String,
+    /// The section's English title, if the plan has one.
+    pub section_en: Option<String>,
     /// 措施.
     pub measure: String,
+    /// The measure's English title, if the plan has one.
+    pub measure_en: Option<String>,
     /// 周期.
     pub recurrence: &'static str,
     /// 任务期限: the window's last day.
@@ -685,7 +858,9 @@ pub fn plan_progress(data: &Dataset, village_id: Id, year: i32) -> Vec<PlanProgr
                 .flatten();
             PlanProgressRow {
                 section: section.map(|s| s.title.clone()).unwrap_or_default(),
+                section_en: section.and_then(|s| s.title_en.clone()),
                 measure: measure.map(|m| m.title.clone()).unwrap_or_default(),
+                measure_en: measure.and_then(|m| m.title_en.clone()),
                 recurrence: measure.map_or(Recurrence::Once.zh(), |m| m.recurrence.zh()),
                 due_by: task.end,
                 done_on: tick.map(|t| t.date),
@@ -698,20 +873,32 @@ pub fn plan_progress(data: &Dataset, village_id: Id, year: i32) -> Vec<PlanProgr
 }
 
 /// Plan progress as a table.
-pub fn plan_progress_table(rows: &[PlanProgressRow], year: i32, today: NaiveDate) -> Table {
+pub fn plan_progress_table(
+    rows: &[PlanProgressRow],
+    year: i32,
+    today: NaiveDate,
+    lang: Lang,
+) -> Table {
+    let title_in = |zh: &String, en: &Option<String>| match (lang, en) {
+        (Lang::En, Some(en)) => en.clone(),
+        _ => zh.clone(),
+    };
     Table {
-        title: format!("{year}年工作计划完成情况"),
-        headers: vec![
-            "部分",
-            "措施",
-            "周期",
-            "任务期限",
-            "完成日期",
-            "完成人",
-            "覆盖户数",
-            "备注",
-            "状态",
-        ],
+        title: match lang {
+            Lang::Zh => format!("{year}年工作计划完成情况"),
+            Lang::En => format!("Work plan progress {year}"),
+        },
+        headers: lang.headers(&[
+            ("部分", "Part"),
+            ("措施", "Measure"),
+            ("周期", "Recurrence"),
+            ("任务期限", "Due by"),
+            ("完成日期", "Done on"),
+            ("完成人", "Done by"),
+            ("覆盖户数", "Households reached"),
+            ("备注", "Notes"),
+            ("状态", "Status"),
+        ]),
         rows: rows
             .iter()
             .map(|r| {
@@ -721,9 +908,9 @@ pub fn plan_progress_table(rows: &[PlanProgressRow], year: i32, today: NaiveDate
                     (None, false) => "进行中",
                 };
                 vec![
-                    r.section.clone(),
-                    r.measure.clone(),
-                    r.recurrence.into(),
+                    title_in(&r.section, &r.section_en),
+                    title_in(&r.measure, &r.measure_en),
+                    lang.word(r.recurrence),
                     date(Some(r.due_by)),
                     date(r.done_on),
                     r.done_by.clone(),
@@ -731,7 +918,7 @@ pub fn plan_progress_table(rows: &[PlanProgressRow], year: i32, today: NaiveDate
                         .map(|n| n.to_string())
                         .unwrap_or_default(),
                     r.note.clone(),
-                    status.into(),
+                    lang.word(status),
                 ]
             })
             .collect(),
@@ -739,15 +926,22 @@ pub fn plan_progress_table(rows: &[PlanProgressRow], year: i32, today: NaiveDate
 }
 
 /// The indicator summary as a table.
-pub fn indicator_table(rows: &[Indicator], title: &str) -> Table {
+pub fn indicator_table(rows: &[Indicator], title: &str, lang: Lang) -> Table {
     Table {
         title: title.into(),
-        headers: vec!["指标", "分子", "分母", "比率", "目标", "是否达标"],
+        headers: lang.headers(&[
+            ("指标", "Indicator"),
+            ("分子", "Numerator"),
+            ("分母", "Denominator"),
+            ("比率", "Rate"),
+            ("目标", "Goal"),
+            ("是否达标", "Goal met"),
+        ]),
         rows: rows
             .iter()
             .map(|i| {
                 vec![
-                    i.kind.zh().into(),
+                    lang.pick(i.kind.zh(), i.kind.en()).into(),
                     i.numerator.len().to_string(),
                     i.denominator.len().to_string(),
                     percent(i.rate_permille()),
@@ -755,11 +949,10 @@ pub fn indicator_table(rows: &[Indicator], title: &str) -> Table {
                         .map(|t| format!("≥{}", percent(Some(u32::from(t.goal_permille)))))
                         .unwrap_or_default(),
                     match i.meets_target() {
-                        Some(true) => "达标",
-                        Some(false) => "未达标",
-                        None => "",
-                    }
-                    .into(),
+                        Some(true) => lang.word("达标"),
+                        Some(false) => lang.word("未达标"),
+                        None => String::new(),
+                    },
                 ]
             })
             .collect(),
@@ -845,41 +1038,79 @@ pub fn year_end_figures(
 }
 
 /// The year-end figures as a two-column table (项目, 数值).
-pub fn year_end_table(figures: &YearEndFigures) -> Table {
+pub fn year_end_table(figures: &YearEndFigures, lang: Lang) -> Table {
+    let item = |zh: &'static str, en: &'static str| lang.pick(zh, en).to_string();
     let mut rows = vec![
-        vec!["总户数".to_string(), figures.households.to_string()],
-        vec!["总人口".into(), figures.persons.to_string()],
+        vec![item("总户数", "Households"), figures.households.to_string()],
+        vec![item("总人口", "People"), figures.persons.to_string()],
         vec![
-            "育龄妇女".into(),
+            item("育龄妇女", "Women of reproductive age"),
             figures.women_of_reproductive_age.to_string(),
         ],
         vec![
-            "已婚育龄妇女".into(),
+            item("已婚育龄妇女", "Married women of reproductive age"),
             figures.eligible_married_women.to_string(),
         ],
-        vec!["流动人口".into(), figures.migrants.to_string()],
+        vec![item("流动人口", "Migrants"), figures.migrants.to_string()],
         vec![
-            "关爱女孩户".into(),
+            item("关爱女孩户", "Care-for-girls households"),
             figures.care_for_girls_households.to_string(),
         ],
         vec![
-            "计划任务完成".into(),
+            item("计划任务完成", "Plan tasks done"),
             format!("{}/{}", figures.plan_tasks_done, figures.plan_tasks),
         ],
     ];
     for (kind, count) in &figures.visits_by_kind {
-        rows.push(vec![format!("{}（次）", kind.zh()), count.to_string()]);
+        rows.push(vec![
+            match lang {
+                Lang::Zh => format!("{}（次）", kind.zh()),
+                Lang::En => format!("{} (visits)", kind.en()),
+            },
+            count.to_string(),
+        ]);
     }
     for indicator in &figures.indicators {
         rows.push(vec![
-            indicator.kind.zh().into(),
+            lang.pick(indicator.kind.zh(), indicator.kind.en()).into(),
             percent(indicator.rate_permille()),
         ]);
     }
     Table {
-        title: format!("{}年度工作总结数据", figures.year),
-        headers: vec!["项目", "数值"],
+        title: match lang {
+            Lang::Zh => format!("{}年度工作总结数据", figures.year),
+            Lang::En => format!("Year-end figures {}", figures.year),
+        },
+        headers: lang.headers(&[("项目", "Item"), ("数值", "Value")]),
         rows,
+    }
+}
+
+/// The drill-down of an indicator (whom it misses) as a table, for CSV.
+pub fn people_table(rows: &[crate::indicators::PersonRow], title: &str, lang: Lang) -> Table {
+    Table {
+        title: title.into(),
+        headers: lang.headers(&[
+            ("户编号", "Household no."),
+            ("村民组", "Group"),
+            ("姓名", "Name"),
+            ("联系电话", "Phone"),
+            ("服务类型", "Visit"),
+        ]),
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.household_number.clone(),
+                    r.group.clone(),
+                    r.name.clone(),
+                    r.phone.clone(),
+                    r.visit_kind
+                        .map(|k| lang.pick(k.zh(), k.en()).to_string())
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect(),
     }
 }
 
@@ -1060,7 +1291,7 @@ mod tests {
             .unwrap();
         wang.name = "=HYPERLINK(\"http://x\",\"y\")".into();
         let rows = roster(&data, id(1), d(2026, 6, 1), &Rules::default());
-        let csv = parse(&roster_table(&rows).to_csv());
+        let csv = parse(&roster_table(&rows, Lang::Zh).to_csv());
         assert!(
             csv.iter()
                 .any(|r| r[2] == "'=HYPERLINK(\"http://x\",\"y\")"),
@@ -1080,7 +1311,7 @@ mod tests {
             (Some(36), "宫内节育器", "初婚")
         );
 
-        let csv = parse(&roster_table(&rows).to_csv());
+        let csv = parse(&roster_table(&rows, Lang::Zh).to_csv());
         assert_eq!(csv[0][..3], ["户编号", "村民组", "姓名"]);
         assert_eq!(csv.len(), 4);
         assert_eq!(csv[2][2], "王秀英");
@@ -1095,7 +1326,7 @@ mod tests {
         };
         let rows = three_check_register(&sample(), id(1), half, d(2026, 6, 30), &Rules::default());
         assert_eq!(rows.len(), 2);
-        let table = three_check_table(&rows, half);
+        let table = three_check_table(&rows, half, Lang::Zh);
         let wang = table.rows.iter().find(|r| r[1] == "王秀英").unwrap();
         assert_eq!(wang[4..], ["2026-03-03", "是", "否", "否", "已查"]);
         let zhang = table.rows.iter().find(|r| r[1] == "张丽").unwrap();
@@ -1110,7 +1341,7 @@ mod tests {
             dates,
             [d(2026, 2, 1), d(2026, 3, 3), d(2026, 4, 1), d(2026, 5, 2)]
         );
-        let csv = parse(&follow_up_table(&rows).to_csv());
+        let csv = parse(&follow_up_table(&rows, Period::Year { year: 2026 }, Lang::Zh).to_csv());
         assert_eq!(
             csv[2][11], "环位正常, 说\"很好\"",
             "commas and quotes survive"
@@ -1127,7 +1358,7 @@ mod tests {
         assert_eq!(rows[0].checked_this_quarter, Some(d(2026, 5, 2)));
         let next_quarter = migrant_register(&sample(), id(1), d(2026, 7, 2));
         assert_eq!(next_quarter[0].checked_this_quarter, None);
-        assert_eq!(migrant_table(&next_quarter).rows[0][9], "未查");
+        assert_eq!(migrant_table(&next_quarter, Lang::Zh).rows[0][9], "未查");
     }
 
     #[test]
@@ -1146,7 +1377,7 @@ mod tests {
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[0].done_on, Some(d(2026, 3, 15)));
         assert_eq!(rows[0].households_reached, Some(120));
-        let table = plan_progress_table(&rows, 2026, d(2026, 7, 10));
+        let table = plan_progress_table(&rows, 2026, d(2026, 7, 10), Lang::Zh);
         let statuses: Vec<_> = table.rows.iter().map(|r| r[8].as_str()).collect();
         assert_eq!(statuses, ["已完成", "未完成", "进行中", "进行中"]);
     }
@@ -1158,7 +1389,7 @@ mod tests {
             half: 1,
         };
         let summary = indicators(&sample(), id(1), period, d(2026, 6, 30), &Rules::default());
-        let table = indicator_table(&summary, "统计报表");
+        let table = indicator_table(&summary, "统计报表", Lang::Zh);
         assert_eq!(
             table.rows[0],
             ["三查参检率", "1", "2", "50.0%", "≥100.0%", "未达标"]
@@ -1182,7 +1413,93 @@ mod tests {
             .unwrap();
         assert_eq!(publicity.1, 0, "last year's visit is not counted");
         assert_eq!((figures.plan_tasks_done, figures.plan_tasks), (1, 4));
-        let table = year_end_table(&figures);
+        let table = year_end_table(&figures, Lang::Zh);
         assert_eq!(table.rows[0], ["总户数", "2"]);
+    }
+
+    #[test]
+    fn registers_speak_english_in_the_english_ui() {
+        let data = sample();
+        let rows = roster(&data, id(1), d(2026, 6, 1), &Rules::default());
+        let table = roster_table(&rows, Lang::En);
+        assert_eq!(table.title, "Roster of women of reproductive age");
+        assert_eq!(table.headers[..3], ["Household no.", "Group", "Name"]);
+        let wang = table.rows.iter().find(|r| r[2] == "王秀英").unwrap();
+        assert_eq!(
+            (wang[5].as_str(), wang[8].as_str()),
+            ("first marriage", "IUD")
+        );
+        let half = Period::HalfYear {
+            year: 2026,
+            half: 1,
+        };
+        let checks = three_check_register(&data, id(1), half, d(2026, 6, 30), &Rules::default());
+        let table = three_check_table(&checks, half, Lang::En);
+        assert_eq!(table.title, "Three-check register (first half of 2026)");
+        let wang = table.rows.iter().find(|r| r[1] == "王秀英").unwrap();
+        assert_eq!(wang[5..], ["yes", "no", "no", "checked"]);
+        assert_eq!(
+            three_check_table(&checks, half, Lang::Zh).title,
+            "三查登记表（2026年上半年）"
+        );
+        let log = follow_up_log(&data, id(1), Period::Year { year: 2026 });
+        let table = follow_up_table(&log, Period::Year { year: 2026 }, Lang::En);
+        assert_eq!(table.rows[1][3], "three checks");
+        assert_eq!(table.rows[1][0], "2026-03-03", "dates stay ISO");
+        // No Chinese left in an English register's own words.
+        let year_end = year_end_figures(&data, id(1), 2026, d(2026, 11, 29), &Rules::default());
+        for table in [
+            roster_table(&rows, Lang::En),
+            year_end_table(&year_end, Lang::En),
+            plan_progress_table(
+                &plan_progress(&data, id(1), 2026),
+                2026,
+                d(2026, 7, 10),
+                Lang::En,
+            ),
+            migrant_table(&migrant_register(&data, id(1), d(2026, 6, 1)), Lang::En),
+            care_for_girls_table(&care_for_girls_archive(&data, id(1), 2026), 2026, Lang::En),
+        ] {
+            let own = std::iter::once(table.title.as_str()).chain(table.headers.iter().copied());
+            for text in own {
+                assert!(text.is_ascii(), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_register_can_be_narrowed_to_one_villager_group() {
+        let mut data = sample();
+        data.households[0].group = Some("十二组".into());
+        data.households[1].group = Some("二组".into());
+        assert_eq!(villager_groups(&data, id(1)), ["二组", "十二组"]);
+        let part = only_group(&data, "二组");
+        let rows = roster(&part, id(1), d(2026, 6, 1), &Rules::default());
+        let names: Vec<_> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["张丽"]);
+        let log = follow_up_log(&part, id(1), Period::Year { year: 2026 });
+        assert!(log.iter().all(|r| r.household_number == "0001"));
+        assert_eq!(log.len(), 2);
+        assert_eq!(
+            plan_progress(&part, id(1), 2026).len(),
+            4,
+            "the plan stays whole"
+        );
+    }
+
+    #[test]
+    fn the_missing_list_exports_as_csv_with_iso_dates_and_safe_cells() {
+        let rows = vec![crate::indicators::PersonRow {
+            person_id: id(100),
+            name: "=王秀英".into(),
+            household_id: id(10),
+            household_number: "0002".into(),
+            group: "三组".into(),
+            phone: "13800000000".into(),
+            visit_kind: Some(VisitKind::ThreeChecks),
+        }];
+        let csv = parse(&people_table(&rows, "三查参检率 未完成", Lang::Zh).to_csv());
+        assert_eq!(csv[0], ["户编号", "村民组", "姓名", "联系电话", "服务类型"]);
+        assert_eq!(csv[1], ["0002", "三组", "'=王秀英", "13800000000", "三查"]);
     }
 }

@@ -1235,6 +1235,11 @@ mod tests {
         };
         let next = p.carry_into(2028, Id::from_u128(9999));
         assert_eq!(next.year, 2028);
+        // Titled with the new year, in both languages.
+        assert!(next.title.starts_with("2028年"), "{}", next.title);
+        assert!(!next.title.contains("2027"));
+        let title_en = next.title_en.clone().unwrap();
+        assert!(title_en.contains("2028") && !title_en.contains("2027"));
         assert_eq!(next.measure(edited.id), Some(&edited));
         assert_eq!(next.targets, p.targets);
         let tasks = next.tasks();
