@@ -20,6 +20,7 @@ pub mod serve;
 pub mod server_key;
 pub mod static_files;
 pub mod sync;
+pub mod township;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -125,6 +126,8 @@ pub struct AppState {
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// Derives and seals the lock's recovery secrets.
     pub server_key: Arc<server_key::ServerKey>,
+    /// The township summary's figures per village, until its next change.
+    pub township: Arc<township::SummaryCache>,
     clock: ClockFn,
 }
 
@@ -150,6 +153,7 @@ pub fn app(config: &AppConfig) -> Router {
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         )),
         server_key: config.server_key.clone(),
+        township: Arc::default(),
         clock: config.clock.clone(),
     };
     let security_headers = headers::SecurityHeaders::for_dist(&config.dist, config.hsts);
