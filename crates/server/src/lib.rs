@@ -82,6 +82,9 @@ pub struct AppConfig {
     /// The key that derives and seals the lock's recovery secrets
     /// (`server_key`); the binary loads it from the data folder.
     pub server_key: Arc<server_key::ServerKey>,
+    /// Keep the township summary computed in the background
+    /// ([`township::spawn_warmer`]); the binary does, tests need not.
+    pub warm_township: bool,
 }
 
 impl AppConfig {
@@ -97,6 +100,7 @@ impl AppConfig {
             login_limiter_keys: auth::DEFAULT_LIMITER_KEYS,
             hsts: false,
             server_key: Arc::new(server_key::ServerKey::ephemeral()),
+            warm_township: false,
         }
     }
 }
@@ -156,6 +160,9 @@ pub fn app(config: &AppConfig) -> Router {
         township: Arc::default(),
         clock: config.clock.clone(),
     };
+    if config.warm_township {
+        township::spawn_warmer(state.clone());
+    }
     let security_headers = headers::SecurityHeaders::for_dist(&config.dist, config.hsts);
     let api = api::routes()
         // Every 401, 403 and 429 goes to the audit log.

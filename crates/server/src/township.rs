@@ -154,6 +154,12 @@ impl SummaryCache {
         kept.counts.insert(key, (tick, line.counts.clone()));
     }
 
+    /// The villages with figures kept.
+    fn villages(&self) -> Vec<String> {
+        let villages = self.villages.lock().unwrap_or_else(|e| e.into_inner());
+        villages.keys().cloned().collect()
+    }
+
     /// How many villages have figures kept (for tests and the benchmark).
     pub fn len(&self) -> usize {
         self.villages
@@ -233,13 +239,13 @@ async fn last_cursor(state: &AppState, id: &str) -> Result<i64, ApiError> {
 /// with its people behind each count, for the detail.
 async fn village_dataset(state: &AppState, id: &str) -> Result<Dataset, ApiError> {
     let states = server_sync::village_records(&state.db, id).await?;
-    Ok(tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         Replica::from_records(states.into_values())
             .materialize()
             .dataset
     })
     .await
-    .map_err(|e| ApiError::Internal(e.into()))?)
+    .map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// One village's records from their stored bodies (each record as the
@@ -292,8 +298,53 @@ async fn village_bodies(state: &AppState, id: &str) -> Result<(Dataset, i64), Ap
     .map_err(|e| ApiError::Internal(e.into()))?
 }
 
+/// The four periods the page offers on `today`: its year, half-year,
+/// quarter and month.
+fn standard_periods(today: chrono::NaiveDate) -> [Period; 4] {
+    [
+        Period::year_of(today),
+        Period::half_year_of(today),
+        Period::quarter_of(today),
+        Period::month_of(today),
+    ]
+}
+
+/// Reads `village`'s records once and keeps its lines for every key of
+/// `keys` at `cursor` (which must have been read before the records).
+async fn compute_lines(
+    state: &AppState,
+    id: &str,
+    cursor: i64,
+    keys: Vec<(Period, chrono::NaiveDate)>,
+) -> Result<Vec<Line>, ApiError> {
+    let (data, open_conflicts) = village_bodies(state, id).await?;
+    let village_id = Id::parse_str(id).unwrap_or_default();
+    let (keys, lines) = tokio::task::spawn_blocking(move || {
+        let households = data.households.iter().filter(|h| !h.deleted).count();
+        let lines: Vec<Line> = keys
+            .iter()
+            .map(|&(period, today)| Line {
+                households,
+                open_conflicts,
+                counts: indicators(&data, village_id, period, today, &Rules::default())
+                    .iter()
+                    .map(IndicatorCount::from)
+                    .collect(),
+            })
+            .collect();
+        (keys, lines)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    for (key, line) in keys.iter().zip(&lines) {
+        state.township.put(id, cursor, *key, line);
+    }
+    Ok(lines)
+}
+
 /// One village's line of the summary: from the cache while the village has
-/// no newer change, otherwise computed and kept.
+/// no newer change, otherwise computed (with the page's other periods of
+/// the same day, read from the same records) and kept.
 async fn village_line(
     state: &AppState,
     id: &str,
@@ -306,20 +357,73 @@ async fn village_line(
     if let Some(line) = state.township.get(id, cursor, (period, today)) {
         return Ok(line);
     }
-    let (data, open_conflicts) = village_bodies(state, id).await?;
-    let village_id = Id::parse_str(id).unwrap_or_default();
-    let line = tokio::task::spawn_blocking(move || Line {
-        households: data.households.iter().filter(|h| !h.deleted).count(),
-        open_conflicts,
-        counts: indicators(&data, village_id, period, today, &Rules::default())
+    let mut keys = vec![(period, today)];
+    keys.extend(
+        standard_periods(today)
+            .into_iter()
+            .filter(|p| *p != period)
+            .map(|p| (p, today)),
+    );
+    let mut lines = compute_lines(state, id, cursor, keys).await?;
+    Ok(lines.swap_remove(0))
+}
+
+/// Computes what the summary lacks for the page's four periods of the
+/// server's today, for every village (`every`) or for those it keeps
+/// figures of (asked before, now changed, or on a new day): what the
+/// officers' next summary asks is then already kept.
+pub async fn warm(state: &AppState, every: bool) -> Result<usize, ApiError> {
+    let (today, _) = period_of(state.now_ms(), None, None)?;
+    let keys: Vec<_> = standard_periods(today)
+        .into_iter()
+        .map(|p| (p, today))
+        .collect();
+    let villages: Vec<String> = if every {
+        sqlx::query("SELECT id FROM villages ORDER BY id")
+            .fetch_all(&state.db.pool)
+            .await?
             .iter()
-            .map(IndicatorCount::from)
-            .collect(),
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
-    state.township.put(id, cursor, (period, today), &line);
-    Ok(line)
+            .map(|r| r.get(0))
+            .collect()
+    } else {
+        state.township.villages()
+    };
+    let mut computed = 0;
+    for id in villages {
+        let cursor = last_cursor(state, &id).await?;
+        if keys
+            .iter()
+            .all(|key| state.township.get(&id, cursor, *key).is_some())
+        {
+            continue;
+        }
+        compute_lines(state, &id, cursor, keys.clone()).await?;
+        computed += 1;
+    }
+    Ok(computed)
+}
+
+/// How often the warmer looks for villages with new changes.
+pub const WARM_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Keeps the summary warm in the background: every village at start, then
+/// every [`WARM_EVERY`] each village it keeps figures of that has changed
+/// since (or on a new day) is computed again. A failure is logged and tried
+/// again next time.
+pub fn spawn_warmer(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = true;
+        loop {
+            let done = warm(&state, every).await;
+            every &= done.is_err();
+            match done {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!("township summary: {n} village(s) computed"),
+                Err(error) => tracing::warn!("township summary: warming failed: {error:?}"),
+            }
+            tokio::time::sleep(WARM_EVERY).await;
+        }
+    });
 }
 
 /// `GET /township/summary`: the officer's villages side by side.
