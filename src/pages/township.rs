@@ -374,12 +374,15 @@ pub fn TownshipPage() -> impl IntoView {
                         .iter()
                         .map(|i| view! { <td>{rate(i.numerator, i.denominator)}</td> })
                         .collect_view();
-                    let (open_row, open_class) = (open.clone(), open.clone());
+                    let (open_row, open_class, open_controls) =
+                        (open.clone(), open.clone(), open.clone());
+                    let controls_id = detail_id.clone();
                     view! {
                         <tr data-testid="township-village" class:open=open_class>
                             <th scope="row">
                                 <button class="link" aria-expanded=move || open().to_string()
-                                    aria-controls=detail_id.clone() on:click=toggle>{line.village.name.clone()}</button>
+                                    aria-controls=move || open_controls().then(|| controls_id.clone())
+                                    on:click=toggle>{line.village.name.clone()}</button>
                             </th>
                             <td data-testid="village-households">{line.households}</td>
                             {cells}
