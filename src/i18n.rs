@@ -377,6 +377,13 @@ messages! {
     Menopause => "绝经日期", "Menopause date";
     Exemption => "免查原因", "Reason for exemption from checks";
     // Issue 14, h-township: this part's keys go here.
+    TownshipLoading => "正在载入各村汇总……", "Loading the villages' summary…";
+    TownshipDetailLoading => "正在载入该村指标……", "Loading the village's indicators…";
+    TownshipDetailFailed => "无法载入该村指标，请稍后再试。", "Could not load the village's indicators. Try again later.";
+    TownshipSortBy => "排序", "Sort by";
+    TownshipSortName => "村名", "Village name";
+    TownshipAscending => "升序", "Ascending";
+    TownshipDescending => "降序", "Descending";
     BackupLabel => "备份", "Backup";
     BackupIntro => "把本机全部记录和未同步的修改导出为一个文件，无法同步时请定期导出保存。",
         "Export every record and every unsynced change on this phone to one file. Export often when you cannot sync.";

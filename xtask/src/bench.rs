@@ -416,7 +416,26 @@ pub fn run_all(root: &Path, options: &Options) -> Result<()> {
         ));
     }
 
-    // 8. The server under load.
+    // 8. The township summary of 50 villages: right after the server
+    // starts (while it computes every village) and asked again.
+    match crate::load::township_summary(&server, &work, 5) {
+        Ok(times) => {
+            figures.push(Figure::report(
+                "server: township summary, 50 villages, first ask after start",
+                "ms",
+                vec![times.first],
+            ));
+            figures.push(Figure::at_most(
+                "server: township summary, 50 villages, asked again",
+                "ms",
+                2000.0,
+                times.kept,
+            ));
+        }
+        Err(error) => eprintln!("xtask: the township summary did not run: {error:#}"),
+    }
+
+    // 9. The server under load.
     figures.extend(server_load(&server, options.load_runs));
 
     write_results(root, &figures, false)

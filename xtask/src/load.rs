@@ -1383,6 +1383,107 @@ impl Report {
     }
 }
 
+/// How long the township summary of the generator's township (50 villages,
+/// about 29,000 households) takes: `first` asked once right after the
+/// server starts (the server is computing every village then), `kept` each
+/// time asked again. `bin` is the server; its data lives under `work`.
+pub struct TownshipTimes {
+    /// The first summary after start, ms.
+    pub first: f64,
+    /// The summary asked again, ms, each time.
+    pub kept: Vec<f64>,
+}
+
+/// Loads the township (`load-demo --size township`), adds an officer, starts
+/// the server and times its summary (see [`TownshipTimes`]).
+pub fn township_summary(bin: &Path, work: &Path, again: usize) -> Result<TownshipTimes> {
+    let data = work.join("township-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let dist = work.join("township-dist");
+    std::fs::create_dir_all(&dist)?;
+    std::fs::write(dist.join("index.html"), "<!doctype html>\n")?;
+    let admin = Admin {
+        bin: bin.to_path_buf(),
+        database_args: vec!["--data-dir".to_string(), path_arg(&data)],
+    };
+    admin.run(&["load-demo", "--size", "township"], None)?;
+    let list = admin.run(&["village", "list"], None)?;
+    let township = list
+        .lines()
+        .next()
+        .and_then(|l| l.split('\t').nth(2))
+        .context("`village list` named no township")?
+        .to_string();
+    let password = "township summary bench";
+    admin.run(
+        &[
+            "user",
+            "add",
+            "officer",
+            "--role",
+            "officer",
+            "--township",
+            &township,
+        ],
+        Some(&format!("{password}\n")),
+    )?;
+    let server = Server::start(
+        bin,
+        &admin.database_args,
+        &dist,
+        &work.join("township-server.log"),
+        false,
+    )?;
+    let base = format!("http://{}/api/v1", server.addr);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into();
+    let body = json!({"username": "officer", "password": password}).to_string();
+    let (status, answer) = post(
+        &agent,
+        None,
+        &format!("{base}/login"),
+        None,
+        body.as_bytes(),
+    )
+    .map_err(|e| anyhow::anyhow!("login: {e}"))?;
+    if status != 200 {
+        bail!("login answered {status}");
+    }
+    let token = serde_json::from_slice::<LoginAnswer>(&answer)?.token;
+    let today = crate::today_utc();
+    let url = format!(
+        "{base}/township/summary?period={}&today={today}",
+        today.format("%Y")
+    );
+    let ask = || -> Result<f64> {
+        let started = Instant::now();
+        let mut response = agent
+            .get(&url)
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .map_err(|e| anyhow::anyhow!("summary: {e}"))?;
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_vec()?;
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        let summary: serde_json::Value = serde_json::from_slice(&text)?;
+        let villages = summary["villages"].as_array().map_or(0, Vec::len);
+        if villages != 50 {
+            bail!("the summary listed {villages} villages, not 50");
+        }
+        Ok(elapsed)
+    };
+    let first = ask()?;
+    let kept = (0..again).map(|_| ask()).collect::<Result<Vec<_>>>()?;
+    server.stop()?;
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(TownshipTimes { first, kept })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

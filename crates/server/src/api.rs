@@ -12,15 +12,10 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fieldbook_core::api::{
-    ConflictList, DeviceKeyRequest, DeviceKeyResponse, IndicatorCount, LoginRequest, LoginResponse,
-    PasswordChangeRequest, SettleRequest, Summary, UserView, VillageIndicators, VillageSummary,
-    VillageView, WhoAmI, parse_period,
+    ConflictList, DeviceKeyRequest, DeviceKeyResponse, LoginRequest, LoginResponse,
+    PasswordChangeRequest, SettleRequest, UserView, VillageView, WhoAmI,
 };
-use fieldbook_core::indicators::indicators;
-use fieldbook_core::period::Period;
-use fieldbook_core::rules::Rules;
-use fieldbook_core::sync::{PullRequest, PushRequest, PushResponse, Replica, SnapshotRequest};
-use fieldbook_core::{Dataset, Id};
+use fieldbook_core::sync::{PullRequest, PushRequest, PushResponse, SnapshotRequest};
 use serde::Deserialize;
 use sqlx::Row;
 
@@ -55,8 +50,11 @@ pub fn routes() -> Router<AppState> {
         .route("/sync/replay", post(crate::restore::replay_route))
         .route("/conflicts", get(conflicts))
         .route("/conflicts/settle", post(settle))
-        .route("/township/summary", get(summary))
-        .route("/township/indicators", get(village_indicators))
+        .route("/township/summary", get(crate::township::summary))
+        .route(
+            "/township/indicators",
+            get(crate::township::village_indicators),
+        )
         .fallback(|| async { ApiError::NotFound("no such API route".into()) })
 }
 
@@ -567,7 +565,7 @@ async fn conflicts(
     }))
 }
 
-fn chosen_villages(user: &User, village: Option<&str>) -> Result<Vec<String>, ApiError> {
+pub(crate) fn chosen_villages(user: &User, village: Option<&str>) -> Result<Vec<String>, ApiError> {
     match village {
         None => Ok(user.villages.clone()),
         Some(v) if user.can_read(v) => Ok(vec![v.to_string()]),
@@ -619,139 +617,4 @@ async fn settle(
     )
     .await?;
     Ok(Json(response))
-}
-
-/// `?period=2026-Q3` (the current year when absent), `&today=2026-11-29`
-/// (the asker's date; the server's local date when absent) and, for one
-/// village's detail, `&village=…`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PeriodQuery {
-    /// `2026`, `2026-H1`, `2026-Q3` or `2026-11`.
-    pub period: Option<String>,
-    /// Today, on the asker's calendar.
-    pub today: Option<chrono::NaiveDate>,
-    /// The village, for `/township/indicators`.
-    pub village: Option<String>,
-}
-
-/// The officer's (or admin's) view: refuses a worker.
-fn township_reader(session: &Session) -> Result<(), ApiError> {
-    if session.user.role == Role::Worker {
-        return Err(ApiError::Forbidden(
-            "the township pages are for township officers".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Today (as asked, or on the server's local calendar) and the asked
-/// period.
-fn period_of(
-    now_ms: u64,
-    today: Option<chrono::NaiveDate>,
-    asked: Option<&str>,
-) -> Result<(chrono::NaiveDate, Period), ApiError> {
-    let today = today.unwrap_or_else(|| {
-        chrono::DateTime::from_timestamp_millis(now_ms as i64)
-            .map(|t| t.with_timezone(&chrono::Local).date_naive())
-            .unwrap_or_default()
-    });
-    let period = match asked {
-        None => Period::year_of(today),
-        Some(text) => parse_period(text)
-            .ok_or_else(|| ApiError::field("period", "use 2026, 2026-H1, 2026-Q3 or 2026-11"))?,
-    };
-    Ok((today, period))
-}
-
-/// One village's name and records, built from the stored merge states.
-async fn village_data(
-    state: &AppState,
-    id: &str,
-) -> Result<Option<(VillageView, Option<i64>, Dataset)>, ApiError> {
-    let Some(row) =
-        sqlx::query("SELECT id, name, township, last_sync_ms FROM villages WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.db.pool)
-            .await?
-    else {
-        return Ok(None);
-    };
-    let states = server_sync::village_records(&state.db, id).await?;
-    let data = Replica::from_records(states.into_values())
-        .materialize()
-        .dataset;
-    let view = VillageView {
-        id: row.get("id"),
-        name: row.get("name"),
-        township: row.get("township"),
-    };
-    Ok(Some((view, row.get("last_sync_ms"), data)))
-}
-
-async fn summary(
-    State(state): State<AppState>,
-    session: Session,
-    ApiQuery(query): ApiQuery<PeriodQuery>,
-) -> Result<Json<Summary>, ApiError> {
-    township_reader(&session)?;
-    let now = state.now_ms();
-    let (today, period) = period_of(now, query.today, query.period.as_deref())?;
-    let rules = Rules::default();
-    let mut villages = Vec::new();
-    for id in chosen_villages(&session.user, query.village.as_deref())? {
-        let Some((village, last_sync_ms, data)) = village_data(&state, &id).await? else {
-            continue;
-        };
-        let open_conflicts: i64 =
-            sqlx::query("SELECT conflicts FROM records WHERE village_id = $1 AND conflicts > 0")
-                .bind(&id)
-                .fetch_all(&state.db.pool)
-                .await?
-                .iter()
-                .map(|r| r.get::<i64, _>(0))
-                .sum();
-        let village_id = Id::parse_str(&id).unwrap_or_default();
-        let counts = indicators(&data, village_id, period, today, &rules)
-            .iter()
-            .map(IndicatorCount::from)
-            .collect();
-        villages.push(VillageSummary {
-            village,
-            indicators: counts,
-            last_sync_ms,
-            open_conflicts,
-            households: data.households.iter().filter(|h| !h.deleted).count(),
-        });
-    }
-    Ok(Json(Summary {
-        period,
-        villages,
-        server_time_ms: now,
-    }))
-}
-
-async fn village_indicators(
-    State(state): State<AppState>,
-    session: Session,
-    ApiQuery(query): ApiQuery<PeriodQuery>,
-) -> Result<Json<VillageIndicators>, ApiError> {
-    township_reader(&session)?;
-    let id = query
-        .village
-        .as_deref()
-        .ok_or_else(|| ApiError::field("village", "say which village"))?;
-    let id = chosen_villages(&session.user, Some(id))?.remove(0);
-    let now = state.now_ms();
-    let (today, period) = period_of(now, query.today, query.period.as_deref())?;
-    let (village, _, data) = village_data(&state, &id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such village".into()))?;
-    let village_id = Id::parse_str(&id).unwrap_or_default();
-    Ok(Json(VillageIndicators {
-        village,
-        indicators: indicators(&data, village_id, period, today, &Rules::default()),
-        server_time_ms: now,
-    }))
 }

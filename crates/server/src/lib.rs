@@ -20,6 +20,7 @@ pub mod serve;
 pub mod server_key;
 pub mod static_files;
 pub mod sync;
+pub mod township;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,6 +82,9 @@ pub struct AppConfig {
     /// The key that derives and seals the lock's recovery secrets
     /// (`server_key`); the binary loads it from the data folder.
     pub server_key: Arc<server_key::ServerKey>,
+    /// Keep the township summary computed in the background
+    /// ([`township::spawn_warmer`]); the binary does, tests need not.
+    pub warm_township: bool,
 }
 
 impl AppConfig {
@@ -96,6 +100,7 @@ impl AppConfig {
             login_limiter_keys: auth::DEFAULT_LIMITER_KEYS,
             hsts: false,
             server_key: Arc::new(server_key::ServerKey::ephemeral()),
+            warm_township: false,
         }
     }
 }
@@ -125,6 +130,8 @@ pub struct AppState {
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// Derives and seals the lock's recovery secrets.
     pub server_key: Arc<server_key::ServerKey>,
+    /// The township summary's figures per village, until its next change.
+    pub township: Arc<township::SummaryCache>,
     clock: ClockFn,
 }
 
@@ -150,8 +157,12 @@ pub fn app(config: &AppConfig) -> Router {
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         )),
         server_key: config.server_key.clone(),
+        township: Arc::default(),
         clock: config.clock.clone(),
     };
+    if config.warm_township {
+        township::spawn_warmer(state.clone());
+    }
     let security_headers = headers::SecurityHeaders::for_dist(&config.dist, config.hsts);
     let api = api::routes()
         // Every 401, 403 and 429 goes to the audit log.

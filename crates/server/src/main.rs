@@ -584,6 +584,7 @@ async fn serve(args: ServeArgs, db: Db, data_dir: &std::path::Path) -> anyhow::R
         session_ttl_ms: args.session_idle_days * DAY_MS,
         hsts: tls.is_some(),
         server_key: std::sync::Arc::new(key),
+        warm_township: true,
         ..AppConfig::new(args.dist.clone(), db.clone())
     };
     tokio::spawn(housekeeping(
