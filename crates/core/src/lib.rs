@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+pub mod account;
 pub mod api;
 pub mod backup;
 pub mod data;
@@ -32,6 +33,7 @@ pub mod sections;
 pub mod sync;
 pub mod templates;
 pub mod validate;
+pub mod words;
 
 pub use data::Dataset;
 pub use model::*;
