@@ -5,7 +5,7 @@
 use fieldbook_core::sync::{Change, Conflict};
 use leptos::prelude::*;
 
-use crate::components::{SectionPage, local_time};
+use crate::components::SectionPage;
 use crate::i18n::{Key, use_i18n};
 use crate::state::{describe_record, use_app_state};
 
@@ -45,7 +45,7 @@ pub fn ConflictsPage() -> impl IntoView {
         } else {
             format!("{:.8}", change.device.0.to_string())
         };
-        format!("{device} · {}", local_time(change.ts.wall_ms as f64))
+        format!("{device} · {}", i18n.moment(change.ts.wall_ms as f64))
     };
     let rows = move || {
         let items = list.get().unwrap_or_default();
