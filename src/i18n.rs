@@ -167,7 +167,7 @@ messages! {
     EmptyPlan => "空白计划（自己添加措施）", "Empty plan (add measures yourself)";
     StartButton => "开始使用", "Start";
     TryDemo => "试用示范村", "Try the demo village";
-    TryDemoIntro => "载入一个虚构的示范村（1000 户）来熟悉功能，数据可随时清除。",
+    TryDemoIntro => "载入一个虚构的示范村（1,000 户）来熟悉功能，数据可随时清除。",
         "Load a made-up demo village (1,000 households) to explore; it can be cleared later.";
     LoadingDemo => "正在载入示范村", "Loading the demo village";
     YearInvalid => "年度应在 2000 至 2100 之间", "The year must be between 2000 and 2100";
