@@ -491,6 +491,30 @@ mod tests {
         }
     }
 
+    /// The Chinese UI has no English but proper names; the English UI no
+    /// Chinese, not even its punctuation.
+    #[test]
+    fn chinese_texts_hold_no_english_but_proper_names() {
+        const PROPER_NAMES: [&str; 2] = ["CSV", "Wi-Fi"];
+        for &key in Key::ALL {
+            let mut zh = text(Lang::ZhCn, key).to_string();
+            for name in PROPER_NAMES {
+                zh = zh.replace(name, "");
+            }
+            assert!(
+                !zh.chars().any(|c| c.is_ascii_alphabetic()),
+                "{key:?} Chinese text holds English: {}",
+                text(Lang::ZhCn, key)
+            );
+            let en = text(Lang::En, key);
+            assert!(
+                !en.chars()
+                    .any(|c| ('\u{3000}'..='\u{303f}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c)),
+                "{key:?} English text holds Chinese punctuation: {en}"
+            );
+        }
+    }
+
     #[test]
     fn languages_are_stored_by_their_tag_and_chinese_is_the_default() {
         for lang in Lang::ALL {
