@@ -508,8 +508,8 @@ mod tests {
             );
             let en = text(Lang::En, key);
             assert!(
-                !en.chars()
-                    .any(|c| ('\u{3000}'..='\u{303f}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c)),
+                !en.chars().any(|c| ('\u{3000}'..='\u{303f}').contains(&c)
+                    || ('\u{ff00}'..='\u{ffef}').contains(&c)),
                 "{key:?} English text holds Chinese punctuation: {en}"
             );
         }

@@ -68,6 +68,8 @@ async function smallTargets(page: Page, screen: string): Promise<string[]> {
 test("every tap target on every main screen is at least 44×44 px", async ({ page, server }) => {
   test.setTimeout(240_000);
   const small: string[] = [];
+  // Leaving a form may ask first (issue 14): say yes.
+  page.on("dialog", (d) => d.accept());
   await page.goto(server.url);
   await expect(page.getByTestId("first-run")).toBeVisible();
   small.push(...(await smallTargets(page, "first screen")));
@@ -81,8 +83,6 @@ test("every tap target on every main screen is at least 44×44 px", async ({ pag
   small.push(...(await smallTargets(page, "visit form")));
 
   await page.getByTestId("nav-households").tap();
-  // Leaving a form may ask first (issue 14): say yes if it does.
-  page.once("dialog", (d) => d.accept());
   await expect(page.getByTestId("household-row").first()).toBeVisible();
   small.push(...(await smallTargets(page, "households")));
 
@@ -153,7 +153,7 @@ test("the first screen offers sign-in first, then a village on this phone alone;
   await expect(page.getByTestId("first-run")).toBeVisible();
   const account = page.getByTestId("have-account");
   const alone = page.getByTestId("no-server");
-  await expect(account.getByRole("heading")).toHaveText("已有账户？登录同步");
+  await expect(account.getByRole("heading").first()).toHaveText("已有账户？登录同步");
   await expect(alone.getByRole("heading").first()).toHaveText("没有服务器：在本机建立村");
   await expect(account.getByTestId("login-form")).toBeVisible();
   await expect(alone.getByTestId("village-name")).toBeVisible();
@@ -177,8 +177,8 @@ test("a signed-in worker never creates a second village", async ({ server, brows
   await phone.getByTestId("password").fill(PASSWORD);
   await phone.getByTestId("login").tap();
   await expect(phone.getByTestId("page-today")).toBeVisible({ timeout: 60_000 });
-  await expect(phone.getByTestId("first-run")).toHaveCount(0);
   await expect(phone.getByTestId("village-name")).toHaveCount(0);
+  await expect(phone.getByTestId("first-run")).toHaveCount(0, { timeout: 60_000 });
   await expect(phone.getByTestId("try-demo")).toHaveCount(0);
 
   // Settings: the dates in words, the counts with separators.
