@@ -196,7 +196,7 @@ messages! {
     EmptyPlan => "空白计划（自己添加措施）", "Empty plan (add measures yourself)";
     StartButton => "开始使用", "Start";
     TryDemo => "试用示范村", "Try the demo village";
-    TryDemoIntro => "载入一个虚构的示范村（1000 户）来熟悉功能，数据可随时清除。",
+    TryDemoIntro => "载入一个虚构的示范村（1,000 户）来熟悉功能，数据可随时清除。",
         "Load a made-up demo village (1,000 households) to explore; it can be cleared later.";
     LoadingDemo => "正在载入示范村", "Loading the demo village";
     YearInvalid => "年度应在 2000 至 2100 之间", "The year must be between 2000 and 2100";
@@ -403,8 +403,8 @@ messages! {
     SignOut => "退出登录", "Sign out";
     SyncNow => "立即同步", "Sync now";
     Syncing => "正在同步…", "Syncing…";
-    SyncPushed => "已上传", "Sent";
-    SyncPulled => "已下载", "Received";
+    SyncPushed => "发出", "Sent";
+    SyncPulled => "收到", "Received";
     LastSync => "上次同步成功：", "Last good sync:";
     NeverSynced => "尚未同步", "Not synced yet";
     SyncOnMobileData => "使用移动数据时也同步（默认只在 Wi-Fi 下同步）", "Sync on mobile data too (by default only on Wi-Fi)";
@@ -437,12 +437,27 @@ messages! {
     ImportConflicts => "保留待核对的不同值", "Differing values kept for review";
     StartNextYear => "开始下一年度计划", "Start next year's plan";
     // Issue 14, h-shell: this part's keys go here.
+    UnsyncedOne => "条记录未同步", "record not yet synced";
+    HaveAccount => "已有账户？登录同步", "Have an account? Sign in and sync";
+    HaveAccountIntro => "乡镇已为你开了账户：登录后，你的村和数据从服务器同步到本机。",
+        "The township gave you an account: sign in, and your village and its records come from the server.";
+    NoServer => "没有服务器：在本机建立村", "No server: set up the village on this phone";
+    NoServerIntro => "只在这部手机上记录；以后若要同步，需由乡镇管理员处理。",
+        "Records stay on this phone only; syncing later needs the township office's help.";
+    SignedInWaiting => "已登录。你的村正从服务器同步到本机，完成后即可开始工作。",
+        "Signed in. Your village is coming from the server; you can start once the sync is done.";
+    SignedInNoVillage => "这个账户还没有村。请联系乡镇管理员为你分配村，不要在本机另建村。",
+        "This account has no village yet. Ask the township office to assign you one; do not set up another on this phone.";
+    CreateRefusedSignedIn => "已登录的账户不能在本机另建村：你的村从服务器同步而来。",
+        "A signed-in account cannot set up another village on this phone: yours comes from the server.";
+    LoginLocalVillage => "本机已有在本机建立的村，它不属于这个账户，不能同步到服务器，所以没有登录。请先在设置中导出备份，再请乡镇管理员处理。本机村名：",
+        "This phone holds a village set up on it, which is not this account's and cannot be synced, so you are not signed in. Export a backup in Settings first, then ask the township office. The village here: ";
     AddMeasure => "添加措施", "Add a measure";
     MeasureTitle => "措施名称", "Measure";
     Recurrence => "周期", "How often";
     Remove => "删除", "Remove";
     FixErrors => "请先改正标红的内容。", "Please correct the fields marked in red.";
-    Unsynced => "条未同步", "unsynced";
+    Unsynced => "条记录未同步", "records not yet synced";
     ChangePasswordLabel => "修改账户密码", "Change the account password";
     ChangePasswordIntro => "修改后，你在其他手机上的登录都会退出，需要用新密码重新登录。", "Afterwards, your other phones are signed out and must sign in with the new password.";
     MustChangePassword => "管理员已重置你的密码。请先设置你自己的新密码，才能同步。", "An administrator reset your password. Choose your own new password before you can sync.";
@@ -569,6 +584,30 @@ mod tests {
             let (zh, en) = (text(Lang::ZhCn, key), text(Lang::En, key));
             assert!(has_cjk(zh), "{key:?} has no Chinese text: {zh}");
             assert!(!has_cjk(en), "{key:?} English text holds Chinese: {en}");
+        }
+    }
+
+    /// The Chinese UI has no English but proper names; the English UI no
+    /// Chinese, not even its punctuation.
+    #[test]
+    fn chinese_texts_hold_no_english_but_proper_names() {
+        const PROPER_NAMES: [&str; 2] = ["CSV", "Wi-Fi"];
+        for &key in Key::ALL {
+            let mut zh = text(Lang::ZhCn, key).to_string();
+            for name in PROPER_NAMES {
+                zh = zh.replace(name, "");
+            }
+            assert!(
+                !zh.chars().any(|c| c.is_ascii_alphabetic()),
+                "{key:?} Chinese text holds English: {}",
+                text(Lang::ZhCn, key)
+            );
+            let en = text(Lang::En, key);
+            assert!(
+                !en.chars().any(|c| ('\u{3000}'..='\u{303f}').contains(&c)
+                    || ('\u{ff00}'..='\u{ffef}').contains(&c)),
+                "{key:?} English text holds Chinese punctuation: {en}"
+            );
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod components;
+pub mod fmt;
 pub mod forms;
 pub mod i18n;
 pub mod lock;

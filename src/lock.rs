@@ -120,7 +120,7 @@ impl AppState {
         store.finish_lock_change(&|_| {}).await?;
         self.open_sealed_session(store);
         let data = store.load().await?;
-        let unsynced = store.outbox_len().await?;
+        let unsynced = store.unsynced_records().await?;
         let conflicts = store.conflicts().await?.len();
         self.data.set(data);
         self.unsynced.set(unsynced);

@@ -140,7 +140,7 @@ impl AppState {
         store.save_all(&dataset, now_ms(), progress).await?;
         let loaded = store.load().await?;
         self.data.set(loaded);
-        if let Ok(count) = store.outbox_len().await {
+        if let Ok(count) = store.unsynced_records().await {
             self.unsynced.set(count);
         }
         Ok(())
@@ -220,7 +220,7 @@ impl AppState {
             .await
             .map_err(ImportError::Storage)?;
         self.data.set(merged.dataset);
-        if let Ok(count) = store.outbox_len().await {
+        if let Ok(count) = store.unsynced_records().await {
             self.unsynced.set(count);
         }
         Ok(merged.summary)
@@ -262,7 +262,7 @@ impl AppState {
 
     /// Re-reads the unsynced and conflict counts.
     async fn refresh_counts(&self, store: &Store) {
-        if let Ok(count) = store.outbox_len().await {
+        if let Ok(count) = store.unsynced_records().await {
             self.unsynced.set(count);
         }
         if let Ok(list) = store.conflicts().await {
@@ -314,6 +314,29 @@ impl AppState {
         password: &str,
     ) -> Result<(), SyncError> {
         let session = crate::sync::login(server, username, password).await?;
+        // A worker never gets a second village: a phone holding a village
+        // made on it that is not the account's is not signed in (the server
+        // would refuse its every change). The demo village keeps its own
+        // message (`SyncError::DemoData`).
+        if !session.is_township() {
+            let outside: Vec<String> = self.data.with_untracked(|d| {
+                fieldbook_core::account::villages_outside_account(
+                    &d.villages,
+                    &session.user.villages,
+                )
+                .into_iter()
+                .map(|v| v.name.clone())
+                .collect()
+            });
+            let demo = match self.store() {
+                Ok(store) => store.holds_local_only_records().await.unwrap_or(false),
+                Err(_) => false,
+            };
+            if !outside.is_empty() && !demo {
+                crate::sync::logout(&session).await;
+                return Err(SyncError::LocalVillage(outside));
+            }
+        }
         self.session.set(Some(session));
         // With the lock on, the session is kept sealed, not in plaintext.
         if let Ok(store) = self.store() {
@@ -575,7 +598,7 @@ pub fn provide_app_state() -> AppState {
             }
             let data = store.load().await?;
             crate::mark("fieldbook:records-read");
-            let unsynced = store.outbox_len().await?;
+            let unsynced = store.unsynced_records().await?;
             let conflicts = store.conflicts().await?.len();
             Ok::<_, StorageError>(Ok((store, data, unsynced, conflicts)))
         };

@@ -136,6 +136,9 @@ pub enum SyncError {
     PasswordChangeRequired,
     /// The server refused the request (403 and the like) or failed.
     Server(String),
+    /// Sign-in refused on this phone: it holds villages made on it (named)
+    /// that are not the account's, which the server would never take.
+    LocalVillage(Vec<String>),
     /// The phone's store failed.
     Storage(StorageError),
 }
@@ -176,6 +179,10 @@ impl SyncError {
                 format!("服务器拒绝了请求：{reason}"),
                 format!("The server refused the request: {reason}"),
             ),
+            SyncError::LocalVillage(names) => {
+                let (zh, en) = crate::i18n::both(crate::i18n::Key::LoginLocalVillage);
+                (format!("{zh}{}", names.join("、")), format!("{en}{}", names.join(", ")))
+            }
             SyncError::Storage(e) => (e.zh().to_string(), e.en().to_string()),
         }
     }

@@ -78,10 +78,10 @@ pub fn ImportBackup() -> impl IntoView {
                 <div role="status" data-testid="import-summary">
                     <p><strong>{i18n.t(Key::ImportDone)}</strong></p>
                     <dl class="counts">
-                        <dt>{i18n.t(Key::ImportAdded)}</dt><dd data-testid="import-added">{s.added}</dd>
-                        <dt>{i18n.t(Key::ImportUpdated)}</dt><dd data-testid="import-updated">{s.updated}</dd>
-                        <dt>{i18n.t(Key::ImportUnchanged)}</dt><dd data-testid="import-unchanged">{s.unchanged}</dd>
-                        <dt>{i18n.t(Key::ImportConflicts)}</dt><dd data-testid="import-conflicts">{s.conflicts}</dd>
+                        <dt>{i18n.t(Key::ImportAdded)}</dt><dd data-testid="import-added">{i18n.count(s.added)}</dd>
+                        <dt>{i18n.t(Key::ImportUpdated)}</dt><dd data-testid="import-updated">{i18n.count(s.updated)}</dd>
+                        <dt>{i18n.t(Key::ImportUnchanged)}</dt><dd data-testid="import-unchanged">{i18n.count(s.unchanged)}</dd>
+                        <dt>{i18n.t(Key::ImportConflicts)}</dt><dd data-testid="import-conflicts">{i18n.count(s.conflicts)}</dd>
                     </dl>
                 </div>
             }

@@ -17,7 +17,8 @@ fn this_origin() -> String {
         .unwrap_or_default()
 }
 
-/// A time as the phone shows it: `2026-11-29 14:05`.
+/// A time as the phone shows it: `2026-11-29 14:05`. Screens use
+/// `I18n::moment` (`11月29日 14:05`); this stays for machine-like columns.
 pub fn local_time(ms: f64) -> String {
     let d = js_sys::Date::new(&ms.into());
     format!(
@@ -28,6 +29,16 @@ pub fn local_time(ms: f64) -> String {
         d.get_hours(),
         d.get_minutes()
     )
+}
+
+/// "7 条记录未同步", "1 record not yet synced": records, not fields.
+fn unsynced_text(i18n: crate::i18n::I18n, records: usize) -> String {
+    let key = if records == 1 {
+        Key::UnsyncedOne
+    } else {
+        Key::Unsynced
+    };
+    format!("{} {}", i18n.count(records), i18n.t(key))
 }
 
 /// The sign-in form.
@@ -131,23 +142,25 @@ pub fn SyncPanel() -> impl IntoView {
             format!(
                 "{} {} / {} · {} {}",
                 i18n.t(Key::SyncPushed),
-                p.pushed,
-                p.to_push,
+                i18n.count(p.pushed),
+                i18n.count(p.to_push),
                 i18n.t(Key::SyncPulled),
-                p.pulled
+                i18n.count(p.pulled)
             )
         });
         let last = view
             .last_ok_ms
-            .map(|ms| format!("{} {}", i18n.t(Key::LastSync), local_time(ms)));
+            .map(|ms| format!("{} {}", i18n.t(Key::LastSync), i18n.moment(ms)));
         let result = view
             .last_result
             .filter(|_| !view.running && view.error.is_none())
             .map(|(pushed, pulled)| {
                 format!(
-                    "{} {pushed} · {} {pulled}",
+                    "{} {} · {} {}",
                     i18n.t(Key::SyncPushed),
-                    i18n.t(Key::SyncPulled)
+                    i18n.count(pushed),
+                    i18n.t(Key::SyncPulled),
+                    i18n.count(pulled)
                 )
             });
         let clock = view.clock_off_ms.map(|off| {
@@ -201,7 +214,7 @@ pub fn SyncPanel() -> impl IntoView {
     view! {
         <div class="field" data-testid="sync-panel">
             <h3>{move || i18n.t(Key::SyncLabel)}</h3>
-            <p data-testid="unsynced">{move || state.unsynced.get()} " " {move || i18n.t(Key::Unsynced)}</p>
+            <p data-testid="unsynced">{move || unsynced_text(i18n, state.unsynced.get())}</p>
             <Show when=move || { state.conflicts.get() > 0 }>
                 <a class="button-link" href="/conflicts" data-testid="conflicts-link">
                     {move || state.conflicts.get()} " " {move || i18n.t(Key::ConflictsToReview)}
@@ -232,20 +245,17 @@ pub fn SyncBadge() -> impl IntoView {
             return (
                 true,
                 format!(
-                    "{} · {unsynced} {}",
+                    "{} · {}",
                     i18n.t(Key::SyncFailed),
-                    i18n.t(Key::Unsynced)
+                    unsynced_text(i18n, unsynced)
                 ),
             );
         }
         let last = sync.last_ok_ms.map_or_else(
             || i18n.t(Key::NeverSynced).to_string(),
-            |ms| format!("{} {}", i18n.t(Key::LastSync), local_time(ms)),
+            |ms| format!("{} {}", i18n.t(Key::LastSync), i18n.moment(ms)),
         );
-        (
-            false,
-            format!("{unsynced} {} · {last}", i18n.t(Key::Unsynced)),
-        )
+        (false, format!("{} · {last}", unsynced_text(i18n, unsynced)))
     };
     view! {
         <Show when=move || state.session.with(|s| s.as_ref().is_some_and(|s| !s.is_township()))>

@@ -5,15 +5,17 @@
 use fieldbook_core::sync::{Change, Conflict};
 use leptos::prelude::*;
 
-use crate::components::{SectionPage, local_time};
+use crate::components::SectionPage;
 use crate::i18n::{Key, use_i18n};
 use crate::state::{describe_record, use_app_state};
 
-/// A value as the worker reads it.
-fn shown(value: &serde_json::Value) -> String {
+/// A value as the worker reads it: a date in words (2026年11月14日).
+fn shown(value: &serde_json::Value, i18n: crate::i18n::I18n) -> String {
     match value {
         serde_json::Value::Null => "—".into(),
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) => s
+            .parse::<chrono::NaiveDate>()
+            .map_or_else(|_| s.clone(), |d| i18n.date(d)),
         other => other.to_string(),
     }
 }
@@ -45,7 +47,7 @@ pub fn ConflictsPage() -> impl IntoView {
         } else {
             format!("{:.8}", change.device.0.to_string())
         };
-        format!("{device} · {}", local_time(change.ts.wall_ms as f64))
+        format!("{device} · {}", i18n.moment(change.ts.wall_ms as f64))
     };
     let rows = move || {
         let items = list.get().unwrap_or_default();
@@ -65,7 +67,7 @@ pub fn ConflictsPage() -> impl IntoView {
                         <h3 data-testid="conflict-what">{what}</h3>
                         <p>
                             <strong>{i18n.t(Key::CurrentValue)}</strong> ": "
-                            <span data-testid="kept-value">{shown(&conflict.kept.value)}</span>
+                            <span data-testid="kept-value">{shown(&conflict.kept.value, i18n)}</span>
                             " (" {who(&conflict.kept)} ")"
                         </p>
                         <button data-testid="keep-current" on:click=move |_| choose(keep.clone(), kept_value.clone())>
@@ -73,7 +75,7 @@ pub fn ConflictsPage() -> impl IntoView {
                         </button>
                         <p>
                             <strong>{i18n.t(Key::OtherValue)}</strong> ": "
-                            <span data-testid="lost-value">{shown(&conflict.lost.value)}</span>
+                            <span data-testid="lost-value">{shown(&conflict.lost.value, i18n)}</span>
                             " (" {who(&conflict.lost)} ")"
                         </p>
                         <button data-testid="use-other" on:click=move |_| choose(other.clone(), lost_value.clone())>

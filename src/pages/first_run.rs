@@ -1,5 +1,11 @@
-//! 开始使用: the first run. The worker names her village and year and picks
-//! a plan template — or loads the demo village to explore.
+//! 开始使用: the first run. First "已有账户？登录同步": a worker with an
+//! account signs in and her village comes from the server. Then "没有服务器：
+//! 在本机建立村": she names her village and year and picks a plan template —
+//! or loads the demo village to explore.
+//!
+//! A signed-in worker never makes a second village: once a session exists
+//! the create-village part is gone (and `start` refuses), and a phone that
+//! already made its own village is not signed in (`AppState::login`).
 
 use chrono::Datelike;
 use fieldbook_core::Village;
@@ -28,7 +34,13 @@ pub fn FirstRun() -> impl IntoView {
     let save_error = RwSignal::new(None::<String>);
     let demo_progress = RwSignal::new(None::<(usize, usize)>);
 
+    let signed_in = move || state.session.with(Option::is_some);
     let start = move |_| {
+        // The form is hidden once signed in; this guards the path itself.
+        if state.session.with_untracked(Option::is_some) {
+            save_error.set(Some(i18n.t(Key::CreateRefusedSignedIn).to_string()));
+            return;
+        }
         let village = Village {
             id: new_id(),
             name: name.get_untracked().trim().to_string(),
@@ -73,6 +85,10 @@ pub fn FirstRun() -> impl IntoView {
     };
 
     let load_demo = move |_| {
+        if state.session.with_untracked(Option::is_some) {
+            save_error.set(Some(i18n.t(Key::CreateRefusedSignedIn).to_string()));
+            return;
+        }
         let seed = js_sys::Date::now() as u64;
         let data = generate(seed, Size::Village, today());
         demo_progress.set(Some((0, 1)));
@@ -89,78 +105,114 @@ pub fn FirstRun() -> impl IntoView {
         });
     };
 
-    let template_choices = builtin()
-        .into_iter()
-        .map(|t| Some(t.id))
-        .chain([None])
-        .map(|choice| {
-            view! {
-                <label class="choice-card">
-                    <input
-                        type="radio"
-                        name="template"
-                        prop:checked=move || template.get() == choice
-                        on:change=move |_| template.set(choice)
-                    />
-                    <TemplateLabel choice=choice/>
+    let template_choices = move || {
+        builtin()
+            .into_iter()
+            .map(|t| Some(t.id))
+            .chain([None])
+            .map(|choice| {
+                view! {
+                    <label class="choice-card">
+                        <input
+                            type="radio"
+                            name="template"
+                            prop:checked=move || template.get() == choice
+                            on:change=move |_| template.set(choice)
+                        />
+                        <TemplateLabel choice=choice/>
+                    </label>
+                }
+            })
+            .collect_view()
+    };
+
+    let create = move || {
+        view! {
+            <section class="first-run-part" data-testid="no-server" aria-labelledby="no-server-title">
+                <h3 id="no-server-title">{move || i18n.t(Key::NoServer)}</h3>
+                <p class="intro">{move || i18n.t(Key::NoServerIntro)}</p>
+                <p class="intro">{move || i18n.t(Key::FirstRunIntro)}</p>
+                <label class="field-label" for="village-name">
+                    {move || i18n.t(Key::VillageName)} " *"
                 </label>
-            }
+                <input id="village-name" data-testid="village-name" class="text" maxlength=MAX_NAME_CHARS.to_string() bind:value=name autocomplete="off"/>
+                <FieldError message=name_error/>
+                <label class="field-label" for="township">{move || i18n.t(Key::Township)}</label>
+                <input id="township" class="text" maxlength=MAX_NAME_CHARS.to_string() bind:value=township/>
+                <label class="field-label" for="plan-year">{move || i18n.t(Key::PlanYear)}</label>
+                <input id="plan-year" data-testid="plan-year" class="text" inputmode="numeric" bind:value=year/>
+                <Show when=move || year_error.get()>
+                    <p class="error" role="alert">{move || i18n.t(Key::YearInvalid)}</p>
+                </Show>
+                <fieldset class="choices-vertical">
+                    <legend>{move || i18n.t(Key::PlanTemplate)}</legend>
+                    {template_choices()}
+                </fieldset>
+                <button class="primary" data-testid="start" on:click=start disabled=move || saving.get()>
+                    {move || i18n.t(if saving.get() { Key::Saving } else { Key::StartButton })}
+                </button>
+                <hr/>
+                <p class="intro">{move || i18n.t(Key::TryDemoIntro)}</p>
+                <button data-testid="try-demo" on:click=load_demo disabled=move || demo_progress.get().is_some()>
+                    {move || i18n.t(Key::TryDemo)}
+                </button>
+                <Show when=move || demo_progress.get().is_some()>
+                    <div class="progress" role="status" data-testid="demo-progress">
+                        {move || i18n.t(Key::LoadingDemo)}
+                        <progress
+                            max=move || demo_progress.get().map_or(1, |p| p.1.max(1))
+                            value=move || demo_progress.get().map_or(0, |p| p.0)
+                        ></progress>
+                    </div>
+                </Show>
+            </section>
+        }
+    };
+    // A worker signed in whose account has no village: nothing will come.
+    let no_village = move || {
+        state.session.with(|s| {
+            s.as_ref()
+                .is_some_and(|s| !s.is_township() && s.user.villages.is_empty())
         })
-        .collect_view();
+    };
 
     view! {
         <div class="first-run" data-testid="first-run">
-            <h3>{move || i18n.t(Key::FirstRunTitle)}</h3>
-            <p class="intro">{move || i18n.t(Key::FirstRunIntro)}</p>
-            <label class="field-label" for="village-name">
-                {move || i18n.t(Key::VillageName)} " *"
-            </label>
-            <input id="village-name" data-testid="village-name" class="text" maxlength=MAX_NAME_CHARS.to_string() bind:value=name autocomplete="off"/>
-            <FieldError message=name_error/>
-            <label class="field-label" for="township">{move || i18n.t(Key::Township)}</label>
-            <input id="township" class="text" maxlength=MAX_NAME_CHARS.to_string() bind:value=township/>
-            <label class="field-label" for="plan-year">{move || i18n.t(Key::PlanYear)}</label>
-            <input id="plan-year" data-testid="plan-year" class="text" inputmode="numeric" bind:value=year/>
-            <Show when=move || year_error.get()>
-                <p class="error" role="alert">{move || i18n.t(Key::YearInvalid)}</p>
+            <h2>{move || i18n.t(Key::FirstRunTitle)}</h2>
+            <section class="first-run-part" data-testid="have-account" aria-labelledby="have-account-title">
+                <h3 id="have-account-title">{move || i18n.t(Key::HaveAccount)}</h3>
+                <Show
+                    when=signed_in
+                    fallback=move || view! {
+                        <p class="intro">{move || i18n.t(Key::HaveAccountIntro)}</p>
+                        <crate::components::LoginForm/>
+                    }
+                >
+                    <Show when=move || state.session.with(|s| s.as_ref().is_some_and(|s| s.must_change_password))>
+                        <crate::components::ChangePasswordForm/>
+                    </Show>
+                    <Show
+                        when=no_village
+                        fallback=move || view! {
+                            <Show when=move || state.session.with(|s| s.as_ref().is_some_and(|s| !s.is_township()))>
+                                <p role="status" data-testid="signed-in-waiting">{move || i18n.t(Key::SignedInWaiting)}</p>
+                            </Show>
+                        }
+                    >
+                        <p class="error" role="alert" data-testid="signed-in-no-village">{move || i18n.t(Key::SignedInNoVillage)}</p>
+                    </Show>
+                    <crate::components::SyncPanel/>
+                </Show>
+            </section>
+            <Show when=move || !signed_in()>
+                <hr/>
+                {create}
             </Show>
-            <fieldset class="choices-vertical">
-                <legend>{move || i18n.t(Key::PlanTemplate)}</legend>
-                {template_choices}
-            </fieldset>
-            <button class="primary" data-testid="start" on:click=start disabled=move || saving.get()>
-                {move || i18n.t(if saving.get() { Key::Saving } else { Key::StartButton })}
-            </button>
             <Show when=move || save_error.get().is_some()>
-                <p class="error" role="alert">{move || save_error.get()}</p>
-            </Show>
-            <hr/>
-            <p class="intro">{move || i18n.t(Key::TryDemoIntro)}</p>
-            <button data-testid="try-demo" on:click=load_demo disabled=move || demo_progress.get().is_some()>
-                {move || i18n.t(Key::TryDemo)}
-            </button>
-            <Show when=move || demo_progress.get().is_some()>
-                <div class="progress" role="status" data-testid="demo-progress">
-                    {move || i18n.t(Key::LoadingDemo)}
-                    <progress
-                        max=move || demo_progress.get().map_or(1, |p| p.1.max(1))
-                        value=move || demo_progress.get().map_or(0, |p| p.0)
-                    ></progress>
-                </div>
+                <p class="error" role="alert" data-testid="first-run-error">{move || save_error.get()}</p>
             </Show>
             <hr/>
             <crate::components::ImportBackup/>
-            <hr/>
-            <h3>{move || i18n.t(Key::SyncLabel)}</h3>
-            <Show when=move || state.session.with(|s| s.as_ref().is_some_and(|s| s.must_change_password))>
-                <crate::components::ChangePasswordForm/>
-            </Show>
-            <Show
-                when=move || state.session.with(|s| s.as_ref().is_some_and(|s| s.is_township()))
-                fallback=|| view! { <crate::components::LoginForm/> }
-            >
-                <a class="button-link" href="/township" data-testid="township-link">{move || i18n.t(Key::TownshipTitle)}</a>
-            </Show>
         </div>
     }
 }

@@ -6,7 +6,8 @@
 //! - [`Store::save`] writes one record and its outbox changes in ONE
 //!   transaction: either both are stored or neither.
 //! - [`Store::import`] takes in a merged backup in one transaction.
-//! - [`Store::outbox_len`] counts unsynced changes.
+//! - [`Store::outbox_len`] counts unsynced changes; [`Store::unsynced_records`]
+//!   the records they touch.
 //! - [`kept_today_list`] / [`Store::keep_today_list`]: the Today list as
 //!   last computed, kept in `localStorage` so that a cold start shows it
 //!   before the database is even open. Every transaction that writes
@@ -542,6 +543,14 @@ impl Store {
         }
         .await;
         finish(tx, body).await
+    }
+
+    /// How many records have changes waiting to be synced: the count a
+    /// worker sees (one saved visit is one, however many fields it set).
+    pub async fn unsynced_records(&self) -> Result<usize, StorageError> {
+        Ok(fieldbook_core::account::records_changed(
+            &self.outbox().await?,
+        ))
     }
 
     /// Every change waiting to be synced, by device, then in change-number

@@ -123,6 +123,17 @@ pub fn yes_no_zh(answer: Option<bool>) -> &'static str {
     }
 }
 
+/// The birth-defect intervention level (出生缺陷干预级别) in words:
+/// `(中文, English)`, e.g. `("一级", "primary")`; `None` for another number.
+pub fn defect_level(level: u8) -> Option<(&'static str, &'static str)> {
+    match level {
+        1 => Some(("一级", "primary")),
+        2 => Some(("二级", "secondary")),
+        3 => Some(("三级", "tertiary")),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +162,11 @@ mod tests {
         for s in [Sex::Female, Sex::Male] {
             check(&s);
         }
+        for level in 1..=3 {
+            let (zh, en) = defect_level(level).unwrap();
+            assert!(zh.ends_with('级') && en.is_ascii() && !en.is_empty());
+        }
+        assert_eq!(defect_level(0), None);
         assert_eq!(TaskKind::MigrantCheck.zh(), VisitKind::MigrantCheck.zh());
         assert_eq!(Method::Iud.zh(), "宫内节育器");
     }

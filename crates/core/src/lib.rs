@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+pub mod account;
 pub mod api;
 pub mod backup;
 pub mod data;
@@ -34,6 +35,7 @@ pub mod sync;
 pub mod templates;
 pub mod validate;
 pub mod visit_context;
+pub mod words;
 
 pub use data::Dataset;
 pub use model::*;
