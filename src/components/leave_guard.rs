@@ -161,7 +161,14 @@ pub fn LeaveDialog(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let navigate = use_navigate();
-    let stay = move |_| guard.pending.set(None);
+    let stay = move || guard.pending.set(None);
+    // The dialog takes the focus on its safe choice; Escape stays too.
+    let stay_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(button) = stay_button.get() {
+            let _ = button.focus();
+        }
+    });
     let leave = move |_| {
         if let Some(href) = guard.pending.get_untracked() {
             guard.clear();
@@ -171,10 +178,21 @@ pub fn LeaveDialog(
     view! {
         <Show when=move || guard.pending.with(Option::is_some)>
             <div class="leave-backdrop">
-                <div class="leave-dialog" role="alertdialog" aria-modal="true" aria-labelledby="leave-title" data-testid="leave-dialog">
+                <div
+                    class="leave-dialog"
+                    role="alertdialog"
+                    aria-modal="true"
+                    aria-labelledby="leave-title"
+                    data-testid="leave-dialog"
+                    on:keydown=move |ev| {
+                        if ev.key() == "Escape" {
+                            stay();
+                        }
+                    }
+                >
                     <p id="leave-title">{move || i18n.t(Key::LeaveUnsaved)}</p>
                     <div class="actions">
-                        <button class="primary" data-testid="leave-stay" on:click=stay>{move || i18n.t(Key::LeaveStay)}</button>
+                        <button class="primary" data-testid="leave-stay" node_ref=stay_button on:click=move |_| stay()>{move || i18n.t(Key::LeaveStay)}</button>
                         <button class="secondary" data-testid="leave-go" on:click=leave.clone()>{move || i18n.t(Key::LeaveGo)}</button>
                     </div>
                 </div>

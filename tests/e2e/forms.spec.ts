@@ -104,6 +104,13 @@ test("leaving a form with unsaved input asks first; staying keeps the input", as
   await expect(page.getByTestId("visit-form")).toBeVisible();
   await expect(page.locator("#visit-notes")).toHaveValue("下午再来");
 
+  // The dialog takes the focus on 继续填写; Escape stays as well.
+  await page.getByTestId("nav-today").tap();
+  await expect(page.getByTestId("leave-stay")).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("leave-dialog")).toHaveCount(0);
+  await expect(page.locator("#visit-notes")).toHaveValue("下午再来");
+
   await page.getByTestId("nav-today").tap();
   await page.getByTestId("leave-go").tap();
   await expect(page.getByTestId("page-today")).toBeVisible();
