@@ -144,7 +144,10 @@ fn compare_names() -> impl Fn(&str, &str) -> std::cmp::Ordering {
             .call2(&wasm_bindgen::JsValue::NULL, &a.into(), &b.into())
             .ok()
             .and_then(|v| v.as_f64())
-            .map_or_else(|| a.cmp(b), |n| n.partial_cmp(&0.0).unwrap_or(std::cmp::Ordering::Equal))
+            .map_or_else(
+                || a.cmp(b),
+                |n| n.partial_cmp(&0.0).unwrap_or(std::cmp::Ordering::Equal),
+            )
     }
 }
 
