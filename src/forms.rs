@@ -1,7 +1,7 @@
 //! Small conversions every form needs between what an input holds (text) and
 //! what a record holds. One place, so every form reads dates and blanks alike.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 /// A trimmed text, or `None` when it is blank.
 pub fn text_or_none(value: &str) -> Option<String> {
@@ -9,7 +9,7 @@ pub fn text_or_none(value: &str) -> Option<String> {
 }
 
 // Dates are read and written through chrono's `FromStr` and `Display`
-// (`YYYY-MM-DD`, the form serde uses too) and `month_day`, never through
+// (`YYYY-MM-DD`, the form serde uses too), never through
 // a `format("%…")` pattern: chrono's pattern interpreter is some 15 KB of
 // the shell's wasm that nothing else needs.
 
@@ -21,11 +21,6 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 /// A date as a date input shows it; blank for none.
 pub fn date_text(day: Option<NaiveDate>) -> String {
     day.map(|d| d.to_string()).unwrap_or_default()
-}
-
-/// A date without its year, `MM-DD`, as task windows show it.
-pub fn month_day(day: NaiveDate) -> String {
-    format!("{:02}-{:02}", day.month(), day.day())
 }
 
 /// A core enumeration's stable name as serde writes it (`three_checks`,
@@ -50,7 +45,6 @@ mod tests {
         assert_eq!(parse_date("2026-13-01"), None);
         assert_eq!(date_text(day), "2026-03-08");
         assert_eq!(date_text(None), "");
-        assert_eq!(month_day(day.unwrap()), "03-08");
         assert_eq!(slug(fieldbook_core::VisitKind::ThreeChecks), "three_checks");
     }
 }

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::SectionPage;
-use crate::forms::{month_day, parse_date};
+use crate::forms::parse_date;
 use crate::i18n::{Key, both, use_i18n};
 use crate::state::{new_id, today, use_app_state};
 
@@ -272,13 +272,7 @@ fn TaskRow(
     let reached = RwSignal::new(String::new());
     let error = RwSignal::new(None::<(&'static str, &'static str)>);
 
-    let window = task.with_value(|t| {
-        if t.start == t.end {
-            month_day(t.start)
-        } else {
-            format!("{} – {}", month_day(t.start), month_day(t.end))
-        }
-    });
+    let window = task.with_value(|t| (t.start, t.end));
 
     let untick = move || {
         let Some(current) = tick.get_untracked() else {
@@ -358,7 +352,7 @@ fn TaskRow(
                         }
                     }
                 />
-                <span class="task-window">{window}</span>
+                <span class="task-window">{move || i18n.date_range(window.0, window.1)}</span>
                 <span class="tick-info">
                     {move || tick.get().map(|t| format!("✓ {}", t.date))}
                 </span>

@@ -1004,42 +1004,20 @@ fn status_text(i18n: I18n, task: &Task, date: NaiveDate) -> String {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-fn month_name(day: NaiveDate) -> &'static str {
-    MONTHS[day.month0() as usize % 12]
-}
-
 /// A day in words: 12月9日 / 9 Dec, with the year when asked (2026年12月9日 /
 /// 9 Dec 2026).
 fn date_text(lang: Lang, day: NaiveDate, with_year: bool) -> String {
-    match (lang, with_year) {
-        (Lang::ZhCn, true) => format!("{}年{}月{}日", day.year(), day.month(), day.day()),
-        (Lang::ZhCn, false) => format!("{}月{}日", day.month(), day.day()),
-        (Lang::En, true) => format!("{} {} {}", day.day(), month_name(day), day.year()),
-        (Lang::En, false) => format!("{} {}", day.day(), month_name(day)),
+    if with_year {
+        fieldbook_core::words::date(lang.words(), day)
+    } else {
+        fieldbook_core::words::date_short(lang.words(), day, day)
     }
 }
 
 /// A window with its year: 2026年1月1日–6月30日 / 1 Jan – 30 Jun 2026; both
 /// years when it spans two.
 fn window_text(lang: Lang, start: NaiveDate, end: NaiveDate) -> String {
-    let same_year = start.year() == end.year();
-    match lang {
-        _ if start == end => date_text(lang, start, true),
-        Lang::ZhCn => format!(
-            "{}–{}",
-            date_text(lang, start, true),
-            date_text(lang, end, !same_year)
-        ),
-        Lang::En => format!(
-            "{} – {}",
-            date_text(lang, start, !same_year),
-            date_text(lang, end, true)
-        ),
-    }
+    fieldbook_core::words::date_range(lang.words(), start, end)
 }
 
 #[cfg(test)]

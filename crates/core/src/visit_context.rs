@@ -16,7 +16,7 @@
 //!   books: publicity and other services are for grown-ups, not children;
 //! - nothing for a deregistered or removed person.
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{Days, NaiveDate};
 
 use crate::data::Dataset;
 use crate::labels::Label;
@@ -169,24 +169,19 @@ pub fn last_three_checks(data: &Dataset, person_id: crate::Id) -> Option<&Visit>
 
 /// A month and day: "12月8日" / "8 Dec".
 pub fn month_day(day: NaiveDate, zh: bool) -> String {
-    if zh {
-        format!("{}月{}日", day.month(), day.day())
-    } else {
-        // No `format("%…")`: chrono's pattern interpreter would weigh on
-        // the app's wasm.
-        const MONTHS: [&str; 12] = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
-        format!("{} {}", day.day(), MONTHS[day.month0() as usize])
-    }
+    crate::words::date_short(language(zh), day, day)
 }
 
 /// A full date: "2026年12月8日" / "8 Dec 2026".
 pub fn full_date(day: NaiveDate, zh: bool) -> String {
+    crate::words::date(language(zh), day)
+}
+
+fn language(zh: bool) -> crate::words::Language {
     if zh {
-        format!("{}年{}", day.year(), month_day(day, true))
+        crate::words::Language::Chinese
     } else {
-        format!("{} {}", month_day(day, false), day.year())
+        crate::words::Language::English
     }
 }
 
