@@ -639,9 +639,16 @@ fn VisitForm(
                 <label class="field-label" for="defect-level">{move || i18n.t(Key::DefectLevel)}</label>
                 <select id="defect-level" on:change=move |ev| defect_level.set(event_target_value(&ev).parse().ok())>
                     <option value="">"—"</option>
-                    <option value="1">"一级 1"</option>
-                    <option value="2">"二级 2"</option>
-                    <option value="3">"三级 3"</option>
+                    {[1u8, 2, 3]
+                        .map(|n| {
+                            let (zh, en) = fieldbook_core::labels::defect_level(n).unwrap_or(("", ""));
+                            view! {
+                                <option value=n.to_string() selected=move || defect_level.get() == Some(n)>
+                                    {move || i18n.pick(zh, en)}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
                 </select>
             </Show>
             <Show when=move || asks(Question::Adverse)>
