@@ -297,40 +297,9 @@ pub fn counted_people(data: &Dataset, indicator: &Indicator) -> Vec<PersonRow> {
 
 /// The order of villager groups: 一组, 二组 … 十二组 by their number
 /// (Chinese numerals or digits), then groups without a number by name,
-/// then no group. (A small local helper; Today's group ordering may
-/// replace it.)
-pub fn group_order(group: &str) -> (u8, u32, String) {
-    let trimmed = group.trim();
-    if trimmed.is_empty() {
-        return (2, 0, String::new());
-    }
-    match group_number(trimmed) {
-        Some(n) => (0, n, trimmed.to_owned()),
-        None => (1, 0, trimmed.to_owned()),
-    }
-}
-
-/// The number of a group named like 三组, 十二组, 3组 or 第3组.
-fn group_number(group: &str) -> Option<u32> {
-    let core = group.strip_prefix('第').unwrap_or(group);
-    let core = core
-        .strip_suffix("村民小组")
-        .or_else(|| core.strip_suffix("小组"))
-        .or_else(|| core.strip_suffix('组'))
-        .unwrap_or(core);
-    if let Ok(n) = core.parse::<u32>() {
-        return Some(n);
-    }
-    let digit = |c: char| "零一二三四五六七八九".chars().position(|d| d == c);
-    let chars: Vec<char> = core.chars().collect();
-    match chars.as_slice() {
-        [c] if *c == '十' => Some(10),
-        [c] => digit(*c).map(|n| n as u32),
-        ['十', u] => digit(*u).map(|n| 10 + n as u32),
-        [t, '十'] => digit(*t).map(|n| n as u32 * 10),
-        [t, '十', u] => Some(digit(*t)? as u32 * 10 + digit(*u)? as u32),
-        _ => None,
-    }
+/// then no group ([`crate::groups::GroupKey`]).
+pub fn group_order(group: &str) -> crate::groups::GroupKey {
+    crate::groups::GroupKey::of(Some(group))
 }
 
 /// The day an indicator is judged on: the period's end, or today if the
@@ -1230,7 +1199,7 @@ mod tests {
                 ""
             ]
         );
-        assert_eq!(group_number("二十一组"), Some(21));
-        assert_eq!(group_number("第5组"), Some(5));
+        assert_eq!(crate::groups::number_in("二十一组"), Some(21));
+        assert_eq!(crate::groups::number_in("第5组"), Some(5));
     }
 }
