@@ -5,7 +5,7 @@
 //! household, group and phone, each a link to record the visit, and the list
 //! exports as CSV; those counted follow, folded.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use fieldbook_core::indicators::{
     Basis, Indicator, NaturalPeriod, PersonRow, Subject, basis, counted_people, indicators,
     missing_people,
@@ -41,26 +41,12 @@ fn period_of(kind: PeriodKind, previous: bool) -> Period {
 
 /// A period's name in the UI's language: 2026年第四季度, Q4 2026.
 pub fn period_name(lang: Lang, period: Period) -> String {
-    match lang {
-        Lang::ZhCn => period.name_zh(),
-        Lang::En => period.name_en(),
-    }
+    fieldbook_core::words::period(lang.words(), period)
 }
 
 /// A day in the UI's language: 2026年12月6日, 6 Dec 2026.
 fn day_name(lang: Lang, day: NaiveDate) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    match lang {
-        Lang::ZhCn => format!("{}年{}月{}日", day.year(), day.month(), day.day()),
-        Lang::En => format!(
-            "{} {} {}",
-            day.day(),
-            MONTHS[day.month0() as usize],
-            day.year()
-        ),
-    }
+    fieldbook_core::words::date(lang.words(), day)
 }
 
 /// What a rate is counted over, in words: "2026年第四季度",

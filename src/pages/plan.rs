@@ -354,7 +354,7 @@ fn TaskRow(
                 />
                 <span class="task-window">{move || i18n.date_range(window.0, window.1)}</span>
                 <span class="tick-info">
-                    {move || tick.get().map(|t| format!("✓ {}", t.date))}
+                    {move || tick.get().map(|t| format!("✓ {}", i18n.date_short(t.date)))}
                 </span>
                 <Show when=missed>
                     <span class="task-missed" data-testid="task-missed">{move || i18n.t(Key::PlanTaskMissed)}</span>

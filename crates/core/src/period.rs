@@ -176,52 +176,15 @@ impl Period {
     }
 
     /// The period's name in Chinese: 2026年12月, 2026年第四季度,
-    /// 2026年下半年, 2026年.
+    /// 2026年下半年, 2026年 ([`crate::words::period`]).
     pub fn name_zh(self) -> String {
-        const QUARTERS: [&str; 4] = ["一", "二", "三", "四"];
-        match self {
-            Period::Month { year, month } => format!("{year}年{}月", month.clamp(1, 12)),
-            Period::Quarter { year, quarter } => {
-                format!(
-                    "{year}年第{}季度",
-                    QUARTERS[(quarter.clamp(1, 4) - 1) as usize]
-                )
-            }
-            Period::HalfYear { year, half } => {
-                format!("{year}年{}半年", if half <= 1 { "上" } else { "下" })
-            }
-            Period::Year { year } => format!("{year}年"),
-        }
+        crate::words::period(crate::words::Language::Chinese, self)
     }
 
-    /// The period's name in English: December 2026, Q4 2026, second half of
-    /// 2026, 2026.
+    /// The period's name in English: Dec 2026, Q4 2026, H2 2026, 2026
+    /// ([`crate::words::period`]).
     pub fn name_en(self) -> String {
-        const MONTHS: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        match self {
-            Period::Month { year, month } => {
-                format!("{} {year}", MONTHS[(month.clamp(1, 12) - 1) as usize])
-            }
-            Period::Quarter { year, quarter } => format!("Q{} {year}", quarter.clamp(1, 4)),
-            Period::HalfYear { year, half } => format!(
-                "{} half of {year}",
-                if half <= 1 { "first" } else { "second" }
-            ),
-            Period::Year { year } => year.to_string(),
-        }
+        crate::words::period(crate::words::Language::English, self)
     }
 
     /// The half-years the period overlaps (for the three checks, which are
@@ -339,9 +302,9 @@ mod tests {
             "2026年上半年"
         );
         assert_eq!(Period::year_of(day).name_zh(), "2026年");
-        assert_eq!(Period::month_of(day).name_en(), "December 2026");
+        assert_eq!(Period::month_of(day).name_en(), "Dec 2026");
         assert_eq!(Period::quarter_of(day).name_en(), "Q4 2026");
-        assert_eq!(Period::half_year_of(day).name_en(), "second half of 2026");
+        assert_eq!(Period::half_year_of(day).name_en(), "H2 2026");
         assert_eq!(Period::year_of(day).name_en(), "2026");
     }
 

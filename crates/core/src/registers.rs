@@ -1435,7 +1435,7 @@ mod tests {
         };
         let checks = three_check_register(&data, id(1), half, d(2026, 6, 30), &Rules::default());
         let table = three_check_table(&checks, half, Lang::En);
-        assert_eq!(table.title, "Three-check register (first half of 2026)");
+        assert_eq!(table.title, "Three-check register (H1 2026)");
         let wang = table.rows.iter().find(|r| r[1] == "王秀英").unwrap();
         assert_eq!(wang[5..], ["yes", "no", "no", "checked"]);
         assert_eq!(
