@@ -12,8 +12,8 @@ use gloo_storage::{LocalStorage, Storage};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{SectionPage, local_time};
-use crate::i18n::{Key, Lang, use_i18n};
+use crate::components::SectionPage;
+use crate::i18n::{Key, use_i18n};
 use crate::state::{today, use_app_state};
 
 /// localStorage key of the chosen order.
@@ -29,54 +29,6 @@ fn spelled(period: Period) -> String {
         Period::Quarter { .. } => format!("{year}-Q{}", (month - 1) / 3 + 1),
         Period::HalfYear { .. } => format!("{year}-H{}", if month <= 6 { 1 } else { 2 }),
         Period::Year { .. } => format!("{year}"),
-    }
-}
-
-/// A period in words: 2026年, 2026年下半年, 2026年第四季度, 2026年11月 (and
-/// 2026, 2nd half 2026, Q4 2026, November 2026). A local helper until the
-/// shared date and period words land.
-fn period_words(period: Period, lang: Lang) -> String {
-    use chrono::Datelike;
-    let start = period.start();
-    let (year, month) = (start.year(), start.month());
-    let quarter = (month - 1) / 3 + 1;
-    let first_half = month <= 6;
-    match lang {
-        Lang::ZhCn => match period {
-            Period::Year { .. } => format!("{year}年"),
-            Period::HalfYear { .. } => {
-                format!("{year}年{}", if first_half { "上半年" } else { "下半年" })
-            }
-            Period::Quarter { .. } => {
-                let number = ["一", "二", "三", "四"][quarter as usize - 1];
-                format!("{year}年第{number}季度")
-            }
-            Period::Month { .. } => format!("{year}年{month}月"),
-        },
-        Lang::En => match period {
-            Period::Year { .. } => format!("{year}"),
-            Period::HalfYear { .. } => {
-                format!("{} half {year}", if first_half { "1st" } else { "2nd" })
-            }
-            Period::Quarter { .. } => format!("Q{quarter} {year}"),
-            Period::Month { .. } => {
-                const MONTHS: [&str; 12] = [
-                    "January",
-                    "February",
-                    "March",
-                    "April",
-                    "May",
-                    "June",
-                    "July",
-                    "August",
-                    "September",
-                    "October",
-                    "November",
-                    "December",
-                ];
-                format!("{} {year}", MONTHS[month as usize - 1])
-            }
-        },
     }
 }
 
@@ -248,7 +200,7 @@ pub fn TownshipPage() -> impl IntoView {
             view! {
                 <button class="choice small" aria-pressed=move || (period.get() == p).to_string()
                     data-testid=format!("period-{}", spelled(p)) on:click=move |_| period.set(p)>
-                    {move || period_words(p, i18n.lang())}
+                    {move || i18n.period(p)}
                 </button>
             }
         })
@@ -324,7 +276,7 @@ pub fn TownshipPage() -> impl IntoView {
                 })
                 .collect_view();
             view! {
-                <h3>{d.village.name.clone()} " · " {move || period_words(asked, i18n.lang())}</h3>
+                <h3>{d.village.name.clone()} " · " {move || i18n.period(asked)}</h3>
                 <ul>{items}</ul>
             }
             .into_any()
@@ -389,7 +341,7 @@ pub fn TownshipPage() -> impl IntoView {
                             </th>
                             <td data-testid="village-households">{line.households}</td>
                             {cells}
-                            <td>{line.last_sync_ms.map(|ms| local_time(ms as f64)).unwrap_or_else(|| "—".into())}</td>
+                            <td>{line.last_sync_ms.map(|ms| i18n.moment(ms as f64)).unwrap_or_else(|| "—".into())}</td>
                             <td data-testid="village-conflicts">{line.open_conflicts}</td>
                         </tr>
                         <Show when=open_row>
