@@ -80,7 +80,9 @@ pub struct SummaryCache {
     tick: std::sync::atomic::AtomicU64,
 }
 
-/// One village's line, as the cache answers it.
+/// One village's line, as the cache answers it (and keeps it in
+/// `township_lines`).
+#[derive(serde::Serialize, Deserialize)]
 struct Line {
     households: usize,
     open_conflicts: i64,
@@ -309,6 +311,93 @@ fn standard_periods(today: chrono::NaiveDate) -> [Period; 4] {
     ]
 }
 
+/// How a period is spelled in `township_lines`.
+fn period_key(period: Period) -> String {
+    serde_json::to_string(&period).unwrap_or_default()
+}
+
+/// Lines kept in `township_lines` more than this many days before the day
+/// being written are deleted with it.
+const STORED_DAYS: u64 = 7;
+
+/// The line of `village` kept in `township_lines` for `key`, if it is still
+/// `cursor`'s; put back into the memory cache when found.
+async fn stored_line(
+    state: &AppState,
+    id: &str,
+    cursor: i64,
+    key: (Period, chrono::NaiveDate),
+) -> Result<Option<Line>, ApiError> {
+    let row = sqlx::query(
+        "SELECT body FROM township_lines \
+         WHERE village_id = $1 AND period = $2 AND day = $3 AND cursor = $4",
+    )
+    .bind(id)
+    .bind(period_key(key.0))
+    .bind(key.1.to_string())
+    .bind(cursor)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let body: String = row.try_get(0)?;
+    // A line that no longer reads (an older shape) is computed again.
+    let Ok(line) = serde_json::from_str::<Line>(&body) else {
+        return Ok(None);
+    };
+    state.township.put(id, cursor, key, &line);
+    Ok(Some(line))
+}
+
+/// Keeps `lines` in `township_lines`, replacing what was kept for the same
+/// keys and deleting the village's lines of older cursors or of days long
+/// past. A failure is logged, not returned: the figures are right anyway.
+async fn store_lines(
+    state: &AppState,
+    id: &str,
+    cursor: i64,
+    keys: &[(Period, chrono::NaiveDate)],
+    lines: &[Line],
+) {
+    let result: Result<(), sqlx::Error> = async {
+        let mut tx = state.db.pool.begin().await?;
+        if let Some(&(_, day)) = keys.first() {
+            let oldest = day
+                .checked_sub_days(chrono::Days::new(STORED_DAYS))
+                .unwrap_or(day);
+            sqlx::query(
+                "DELETE FROM township_lines WHERE village_id = $1 AND (cursor < $2 OR day < $3)",
+            )
+            .bind(id)
+            .bind(cursor)
+            .bind(oldest.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (key, line) in keys.iter().zip(lines) {
+            sqlx::query(
+                "INSERT INTO township_lines (village_id, period, day, cursor, body) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (village_id, period, day) \
+                 DO UPDATE SET cursor = excluded.cursor, body = excluded.body",
+            )
+            .bind(id)
+            .bind(period_key(key.0))
+            .bind(key.1.to_string())
+            .bind(cursor)
+            .bind(serde_json::to_string(line).unwrap_or_default())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::warn!("township summary: keeping the figures of {id} failed: {error}");
+    }
+}
+
 /// Reads `village`'s records once and keeps its lines for every key of
 /// `keys` at `cursor` (which must have been read before the records).
 async fn compute_lines(
@@ -339,6 +428,7 @@ async fn compute_lines(
     for (key, line) in keys.iter().zip(&lines) {
         state.township.put(id, cursor, *key, line);
     }
+    store_lines(state, id, cursor, &keys, &lines).await;
     Ok(lines)
 }
 
@@ -355,6 +445,10 @@ async fn village_line(
     // new as the cursor they are kept under.
     let cursor = last_cursor(state, id).await?;
     if let Some(line) = state.township.get(id, cursor, (period, today)) {
+        return Ok(line);
+    }
+    // Kept before the server last started?
+    if let Some(line) = stored_line(state, id, cursor, (period, today)).await? {
         return Ok(line);
     }
     let mut keys = vec![(period, today)];
@@ -391,10 +485,15 @@ pub async fn warm(state: &AppState, every: bool) -> Result<usize, ApiError> {
     let mut computed = 0;
     for id in villages {
         let cursor = last_cursor(state, &id).await?;
-        if keys
-            .iter()
-            .all(|key| state.township.get(&id, cursor, *key).is_some())
-        {
+        let mut missing = Vec::new();
+        for key in &keys {
+            if state.township.get(&id, cursor, *key).is_none()
+                && stored_line(state, &id, cursor, *key).await?.is_none()
+            {
+                missing.push(*key);
+            }
+        }
+        if missing.is_empty() {
             continue;
         }
         compute_lines(state, &id, cursor, keys.clone()).await?;

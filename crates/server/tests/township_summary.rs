@@ -18,6 +18,7 @@ use fieldbook_core::{Dataset, Id};
 use http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
+use sqlx::Row;
 
 const TODAY: &str = "2026-11-29";
 
@@ -213,6 +214,49 @@ on_both! {
         assert_eq!(t.push(&wang, device(1), &created).await.0, StatusCode::OK);
         let now = line(t, &officer, "2026-Q4", TODAY, &t.wang_village).await;
         assert_eq!(now["households"], data.households.iter().filter(|h| !h.deleted).count() + 1);
+    }
+
+    async fn a_restarted_server_answers_from_the_kept_figures_never_stale_ones(t: &TestServer) {
+        let wang = t.login("wang").await;
+        let officer = t.login("zhao").await;
+        let mut data = wang_dataset(t);
+        let seq = push_all(t, &wang, &data).await;
+        let first = line(t, &officer, "2026-Q4", TODAY, &t.wang_village).await;
+        // The asked period and the page's three others of that day are kept.
+        let kept: i64 = sqlx::query("SELECT COUNT(*) FROM township_lines WHERE village_id = $1")
+            .bind(&t.wang_village)
+            .fetch_one(&t.db.pool)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(kept, 4);
+
+        // After a restart the kept line answers, not a computation: a
+        // marker written into the kept line comes back.
+        let marked = sqlx::query(
+            "UPDATE township_lines SET body = REPLACE(body, '\"households\":50', '\"households\":999') \
+             WHERE village_id = $1",
+        )
+        .bind(&t.wang_village)
+        .execute(&t.db.pool)
+        .await
+        .unwrap()
+        .rows_affected();
+        assert_eq!(first["households"], 50);
+        assert_eq!(marked, 4);
+        let restarted = t.restarted();
+        let again = line(&restarted, &officer, "2026-Q4", TODAY, &t.wang_village).await;
+        assert_eq!(again["households"], 999);
+        assert_eq!(again["indicators"], first["indicators"]);
+
+        // A change since: the kept line is not used, after another restart
+        // too; the answer is the records' own.
+        let (_, created) = new_household(&t.wang_village, "9001", device(1), seq, t.now());
+        assert_eq!(t.push(&wang, device(1), &created).await.0, StatusCode::OK);
+        data.households.push(fieldbook_core::Household::new(Id::nil(), Id::nil(), "9001"));
+        let after = line(&t.restarted(), &officer, "2026-Q4", TODAY, &t.wang_village).await;
+        assert_eq!(after["households"], data.households.iter().filter(|h| !h.deleted).count());
+        assert_eq!(after["indicators"], expected(t, &data, "2026-Q4", TODAY));
     }
 
     async fn each_day_and_period_is_its_own_answer(t: &TestServer) {

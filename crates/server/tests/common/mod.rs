@@ -101,6 +101,27 @@ impl TestServer {
         }
     }
 
+    /// The same database and clock behind a new app, as after a restart:
+    /// nothing kept in memory. `self` must outlive it (it holds the
+    /// database's folder).
+    pub fn restarted(&self) -> TestServer {
+        let now = Arc::clone(&self.clock);
+        let dist = tempfile::tempdir().unwrap();
+        std::fs::write(dist.path().join("index.html"), "<!doctype html>").unwrap();
+        let config = AppConfig {
+            clock: Arc::new(move || now.load(Ordering::SeqCst)),
+            ..AppConfig::new(dist.keep(), self.db.clone())
+        };
+        TestServer {
+            router: app(&config),
+            db: self.db.clone(),
+            clock: Arc::clone(&self.clock),
+            wang_village: self.wang_village.clone(),
+            li_village: self.li_village.clone(),
+            _dir: None,
+        }
+    }
+
     pub fn now(&self) -> u64 {
         self.clock.load(Ordering::SeqCst)
     }
