@@ -20,15 +20,17 @@ use crate::components::SectionPage;
 use crate::i18n::{I18n, Key, Lang, use_i18n};
 use crate::state::{today, use_app_state};
 
+/// The kind of period the indicators and the reports choose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PeriodKind {
+pub(crate) enum PeriodKind {
     Month,
     Quarter,
     HalfYear,
     Year,
 }
 
-fn period_of(kind: PeriodKind, previous: bool) -> Period {
+/// This (or, `previous`, the last) period of `kind` on the phone's today.
+pub(crate) fn period_of(kind: PeriodKind, previous: bool) -> Period {
     let day = today();
     let period = match kind {
         PeriodKind::Month => Period::month_of(day),

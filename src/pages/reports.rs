@@ -198,24 +198,7 @@ pub fn ReportsPage() -> impl IntoView {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PeriodKind {
-    Month,
-    Quarter,
-    HalfYear,
-    Year,
-}
-
-fn period_of(kind: PeriodKind, previous: bool) -> Period {
-    let day = today();
-    let period = match kind {
-        PeriodKind::Month => Period::month_of(day),
-        PeriodKind::Quarter => Period::quarter_of(day),
-        PeriodKind::HalfYear => Period::half_year_of(day),
-        PeriodKind::Year => Period::year_of(day),
-    };
-    if previous { period.previous() } else { period }
-}
+use super::indicators::{PeriodKind, period_of};
 
 fn table_lang(lang: Lang) -> TableLang {
     match lang {

@@ -699,6 +699,34 @@ fn FilterBar(
     }
 }
 
+/// A part's lines, a page at a time, with "show more" (the pages shown are
+/// remembered per part).
+#[component]
+fn PagedLines(slug: &'static str, items: StoredValue<Vec<Line>>, date: NaiveDate) -> impl IntoView {
+    let i18n = use_i18n();
+    let shown = RwSignal::new(pages(slug, PAGE));
+    let stored = items.with_value(Vec::len);
+    view! {
+        <ul class="today-lines">
+            {move || {
+                items
+                    .with_value(|l| l.iter().take(shown.get()).cloned().collect::<Vec<_>>())
+                    .into_iter()
+                    .map(|line| view! { <TaskRow line date with_house=true/> })
+                    .collect_view()
+            }}
+        </ul>
+        <Show when=move || { shown.get() < stored }>
+            <button class="more" on:click=move |_| {
+                shown.update(|n| *n += PAGE);
+                set_pages(slug, shown.get_untracked());
+            }>
+                {move || i18n.t(Key::ShowMore)}
+            </button>
+        </Show>
+    }
+}
+
 /// One part of the list by urgency (待办, 即将到期), paged.
 #[component]
 fn LinePart(
@@ -715,29 +743,11 @@ fn LinePart(
     if part.total == 0 {
         return ().into_any();
     }
-    let shown = RwSignal::new(pages(slug, PAGE));
-    let (total, stored) = (part.total, part.items.len());
-    let items = StoredValue::new(part.items);
+    let (total, items) = (part.total, StoredValue::new(part.items));
     view! {
         <section class=format!("status-group today-part today-{slug}") data-testid=format!("tasks-{slug}")>
             <h3>{move || i18n.t(title)} " (" <span data-testid="group-count">{total}</span> ")"</h3>
-            <ul class="today-lines">
-                {move || {
-                    items
-                        .with_value(|l| l.iter().take(shown.get()).cloned().collect::<Vec<_>>())
-                        .into_iter()
-                        .map(|line| view! { <TaskRow line date with_house=true/> })
-                        .collect_view()
-                }}
-            </ul>
-            <Show when=move || { shown.get() < stored }>
-                <button class="more" on:click=move |_| {
-                    shown.update(|n| *n += PAGE);
-                    set_pages(slug, shown.get_untracked());
-                }>
-                    {move || i18n.t(Key::ShowMore)}
-                </button>
-            </Show>
+            <PagedLines slug items date/>
         </section>
     }
     .into_any()
@@ -853,9 +863,7 @@ fn Collapsed(
         return ().into_any();
     }
     let open = RwSignal::new(OPEN.with(|o| o.borrow().contains(slug)));
-    let shown = RwSignal::new(pages(slug, PAGE));
-    let (total, stored) = (part.total, part.items.len());
-    let items = StoredValue::new(part.items);
+    let (total, items) = (part.total, StoredValue::new(part.items));
     view! {
         <details
             class=format!("today-collapsed today-{slug}")
@@ -876,23 +884,7 @@ fn Collapsed(
             </summary>
             <p class="hint">{move || i18n.t(hint)}</p>
             <Show when=move || open.get()>
-                <ul class="today-lines">
-                    {move || {
-                        items
-                            .with_value(|l| l.iter().take(shown.get()).cloned().collect::<Vec<_>>())
-                            .into_iter()
-                            .map(|line| view! { <TaskRow line date with_house=true/> })
-                            .collect_view()
-                    }}
-                </ul>
-                <Show when=move || { shown.get() < stored }>
-                    <button class="more" on:click=move |_| {
-                        shown.update(|n| *n += PAGE);
-                        set_pages(slug, shown.get_untracked());
-                    }>
-                        {move || i18n.t(Key::ShowMore)}
-                    </button>
-                </Show>
+                <PagedLines slug items date/>
             </Show>
         </details>
     }
