@@ -474,6 +474,11 @@ messages! {
     PasswordTooCommon => "这个密码太常见，容易被猜到，请换一个。", "This password is too common and easy to guess. Choose another.";
     PasswordSameAsCurrent => "新密码不能与当前密码相同。", "The new password must differ from the current one.";
     PasswordsDiffer => "两次输入的新密码不一样。", "The two new passwords differ.";
+    // --- issue15 state ---
+    // --- issue15 lists ---
+    // --- issue15 sync ---
+    // --- issue15 bench ---
+    // --- issue15 lead ---
 }
 
 /// A key's text in both languages, for messages kept in a signal and shown
