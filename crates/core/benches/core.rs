@@ -83,9 +83,11 @@ fn index_the_village(bencher: divan::Bencher<'_, '_>) {
     use fieldbook_core::today_index::TodayIndex;
     let data = village();
     let rules = Rules::default();
-    bencher.bench_local(|| {
-        let records = Records::new(data.clone());
-        let index = TodayIndex::new(&records, today(), &rules);
-        (records.len(), index.list().working.len())
-    });
+    bencher
+        .with_inputs(|| data.clone())
+        .bench_local_values(|data| {
+            let records = Records::new(data);
+            let index = TodayIndex::new(&records, today(), &rules);
+            (records.len(), index.list().working.len())
+        });
 }

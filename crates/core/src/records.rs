@@ -197,11 +197,85 @@ impl Records {
     /// Indexes `data`. A record whose id appears twice in a list counts
     /// once: the last one.
     pub fn new(data: Dataset) -> Self {
-        let mut records = Records::default();
-        let schema = data.schema_version;
-        records.data.schema_version = schema;
-        records.apply(AnyRecord::all_of(data));
-        records
+        let places = |ids: &mut dyn Iterator<Item = Id>, len: usize| {
+            let mut map = HashMap::with_capacity(len);
+            for (i, id) in ids.enumerate() {
+                if map.insert(id, i).is_some() {
+                    return None;
+                }
+            }
+            Some(map)
+        };
+        let (
+            Some(villages),
+            Some(households),
+            Some(persons),
+            Some(visits),
+            Some(plans),
+            Some(ticks),
+        ) = (
+            places(&mut data.villages.iter().map(|r| r.id), data.villages.len()),
+            places(
+                &mut data.households.iter().map(|r| r.id),
+                data.households.len(),
+            ),
+            places(&mut data.persons.iter().map(|r| r.id), data.persons.len()),
+            places(&mut data.visits.iter().map(|r| r.id), data.visits.len()),
+            places(&mut data.plans.iter().map(|r| r.id), data.plans.len()),
+            places(&mut data.ticks.iter().map(|r| r.id), data.ticks.len()),
+        )
+        else {
+            // An id twice in a list: one at a time, the last one kept.
+            let mut records = Records::default();
+            records.data.schema_version = data.schema_version;
+            records.apply(AnyRecord::all_of(data));
+            return records;
+        };
+        let mut members: HashMap<Id, Vec<usize>> = HashMap::new();
+        for (i, p) in data.persons.iter().enumerate() {
+            members.entry(p.household_id).or_default().push(i);
+        }
+        let mut visits_by_person: HashMap<Id, Vec<usize>> = HashMap::new();
+        for (i, v) in data.visits.iter().enumerate() {
+            visits_by_person.entry(v.person_id).or_default().push(i);
+        }
+        for list in visits_by_person.values_mut() {
+            list.sort_by_key(|&p| (data.visits[p].date, data.visits[p].id));
+        }
+        let mut ticks_by_plan: HashMap<Id, Vec<usize>> = HashMap::new();
+        for (i, t) in data.ticks.iter().enumerate() {
+            ticks_by_plan.entry(t.plan_id).or_default().push(i);
+        }
+        let mut households_by_village: HashMap<Id, Vec<usize>> = HashMap::new();
+        for (i, h) in data.households.iter().enumerate() {
+            households_by_village
+                .entry(h.village_id)
+                .or_default()
+                .push(i);
+        }
+        let search = data
+            .villages
+            .iter()
+            .map(|v| v.id)
+            .chain(data.households.iter().map(|h| h.village_id))
+            .collect::<BTreeSet<Id>>()
+            .into_iter()
+            .map(|v| (v, HouseholdIndex::new(&data, v)))
+            .collect();
+        Records {
+            villages,
+            households,
+            persons,
+            visits,
+            plans,
+            ticks,
+            members,
+            visits_by_person,
+            ticks_by_plan,
+            households_by_village,
+            search,
+            data,
+        }
     }
 
     /// The records as lists, for computations over the whole village.
