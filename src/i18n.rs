@@ -475,6 +475,7 @@ messages! {
     PasswordSameAsCurrent => "新密码不能与当前密码相同。", "The new password must differ from the current one.";
     PasswordsDiffer => "两次输入的新密码不一样。", "The two new passwords differ.";
     // --- issue15 state ---
+    HistoryLoading => "正在读取随访记录……", "Still reading the visit history…";
     // --- issue15 lists ---
     // --- issue15 sync ---
     // --- issue15 bench ---

@@ -8,6 +8,7 @@ pub mod components;
 pub mod fmt;
 pub mod forms;
 pub mod i18n;
+pub mod live;
 pub mod lock;
 pub mod pages;
 pub mod pwa;

@@ -10,7 +10,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use fieldbook_core::Dataset;
+use fieldbook_core::records::Records;
 use gloo_storage::{LocalStorage, Storage};
 use leptos::prelude::*;
 
@@ -119,14 +119,10 @@ impl AppState {
     async fn after_unlock(&self, store: &Store) -> Result<(), StorageError> {
         store.finish_lock_change(&|_| {}).await?;
         self.open_sealed_session(store);
-        let data = store.load().await?;
-        let unsynced = store.unsynced_records().await?;
-        let conflicts = store.conflicts().await?.len();
-        self.data.set(data);
-        self.unsynced.set(unsynced);
-        self.conflicts.set(conflicts);
+        // Every record but the visits now, the visits in the background,
+        // as at a cold start.
+        self.read_records(store).await?;
         self.lock_version.update(|n| *n += 1);
-        self.status.set(LoadStatus::Ready);
         Ok(())
     }
 
@@ -138,7 +134,8 @@ impl AppState {
             return;
         }
         store.lock();
-        self.data.set(Dataset::new());
+        // Every record leaves memory; a background read under way stops.
+        self.reset(Records::default(), false);
         self.kept_today.set(None);
         self.session.set(None);
         self.lock_version.update(|n| *n += 1);

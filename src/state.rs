@@ -1,12 +1,38 @@
-//! The app's records as the pages see them: a [`Dataset`] signal loaded from
-//! the store once, and the one way to change it — [`AppState::save`], which
-//! writes the record and its outbox entry first and updates the signal only
-//! after the store has acknowledged the write.
+//! The app's records as the pages see them: the core's indexed
+//! [`Records`], held non-reactively ([`crate::live::Live`]) with
+//! fine-grained triggers, and the ways to change them — [`AppState::save`]
+//! (which writes the record and its outbox entry first and applies it in
+//! memory only after the store has acknowledged the write), the demo
+//! village, a backup import, a settled conflict and sync, each handing the
+//! records it changed to [`AppState::apply`]. Nothing re-reads every record
+//! after a change.
+//!
+//! Pages read through the accessors ([`AppState::with_household`],
+//! [`AppState::with_list`], [`AppState::with_plans`],
+//! [`AppState::with_all`], …), each subscribing to exactly what it shows.
+//!
+//! # Cold start
+//! 1. The store opens (`fieldbook:store-open`); the Today list kept from
+//!    the last run shows meanwhile.
+//! 2. Every record but the visits is read in one transaction: the app is
+//!    [`LoadStatus::Ready`] (`fieldbook:records-usable`): search, the
+//!    household pages and every form work.
+//! 3. The visits are read in the background, [`VISIT_CHUNK`] at a time,
+//!    yielding to the event loop between chunks (`fieldbook:records-read`
+//!    once all are in); what needs them (a person's history, the
+//!    indicators, the registers, the visit form's context) says the
+//!    history is still being read ([`AppState::history_ready`]).
+//! 4. The Today index is built from every record, household by household
+//!    with yields; the live Today list replaces the kept one
+//!    (`fieldbook:today-live` at its first frame).
 
 use chrono::NaiveDate;
-use fieldbook_core::{Dataset, Household, Person, Tick, Village, Visit, WorkPlan};
+use fieldbook_core::records::{AnyRecord, Records};
+use fieldbook_core::rules::TodayList;
+use fieldbook_core::{Dataset, Id, Village};
 use leptos::prelude::*;
 
+use crate::live::Live;
 use crate::storage::{Record, StorageError, Store};
 use crate::sync::{Progress, Session, SyncError, SyncRecord};
 
@@ -15,7 +41,8 @@ use crate::sync::{Progress, Session, SyncError, SyncRecord};
 pub enum LoadStatus {
     /// Opening the database and reading the records.
     Loading,
-    /// The records are in [`AppState::data`].
+    /// Every record but the visits is in memory: every screen works; the
+    /// visits may still be being read ([`AppState::history_ready`]).
     Ready,
     /// The store could not be opened; the message is for the worker.
     Failed(StorageError),
@@ -27,8 +54,6 @@ pub enum LoadStatus {
 /// The records and the store, shared through context.
 #[derive(Clone, Copy)]
 pub struct AppState {
-    /// Every record on this phone.
-    pub data: RwSignal<Dataset>,
     /// Loading progress.
     pub status: RwSignal<LoadStatus>,
     /// Changes not yet synced.
@@ -52,6 +77,17 @@ pub struct AppState {
     /// A lock operation (turning it on or off) is running: no idle lock.
     pub lock_busy: RwSignal<bool>,
     store: StoredValue<Option<Store>, LocalStorage>,
+    /// Every record in memory, with its Today index and triggers: read
+    /// through the accessors, changed through [`AppState::apply`].
+    live: StoredValue<Live, LocalStorage>,
+    /// The live Today list; `None` until every record is read (the kept
+    /// list shows meanwhile). Set only when it changed.
+    today_list: RwSignal<Option<TodayList>>,
+    /// Every visit is in memory (the background read is done).
+    history: RwSignal<bool>,
+    /// Bumped whenever the records are replaced as a whole (lock, erase,
+    /// a new read): a background read of an older generation stops.
+    generation: StoredValue<u64>,
 }
 
 /// What the pages show of sync.
@@ -75,43 +111,288 @@ pub struct SyncView {
     pub next_try_ms: f64,
 }
 
-/// A record kind the pages can save: where it lives in a [`Dataset`].
-pub trait Upsert: Record {
-    /// Puts the record into the dataset, replacing the one with its id.
-    fn upsert(self, data: &mut Dataset);
-}
-
-macro_rules! upsert {
-    ($ty:ty, $list:ident) => {
-        impl Upsert for $ty {
-            fn upsert(self, data: &mut Dataset) {
-                match data.$list.iter_mut().find(|r| r.id == self.id) {
-                    Some(slot) => *slot = self,
-                    None => data.$list.push(self),
-                }
-            }
-        }
-    };
-}
-
-upsert!(Village, villages);
-upsert!(Household, households);
-upsert!(Person, persons);
-upsert!(Visit, visits);
-upsert!(WorkPlan, plans);
-upsert!(Tick, ticks);
+/// How many visits one background read takes: a few hundred milliseconds
+/// of decoding on a cheap phone at most, so input is never held up long.
+pub const VISIT_CHUNK: u32 = 3_000;
+/// How many households the Today index takes between two yields.
+const TODAY_CHUNK: usize = 200;
+/// Test hook (documented in `tests/e2e/coldstart.spec.ts`): a number of
+/// milliseconds kept under this `localStorage` key is waited after each
+/// chunk of the background read, so that a test can act before the read
+/// ends. Unset on a worker's phone.
+pub const HISTORY_DELAY_KEY: &str = "fieldbook.test.history-delay-ms";
 
 impl AppState {
     /// The live village this phone serves (the first, if several).
+    /// Subscribes to the villages.
     pub fn village(&self) -> Option<Village> {
-        self.data
-            .with(|d| d.villages.iter().find(|v| !v.deleted).cloned())
+        self.live.with_value(|l| {
+            l.track_villages();
+            l.records().first_village().cloned()
+        })
+    }
+
+    /// `f` over the records, subscribed to household `id`: its record, its
+    /// members and their visits.
+    pub fn with_household<T>(&self, id: Id, f: impl FnOnce(&Records) -> T) -> T {
+        self.live.with_value(|l| {
+            l.track_household(id);
+            f(l.records())
+        })
+    }
+
+    /// `f` over the records, subscribed to person `id` (through her
+    /// household; to the list while she is unknown, so that she shows once
+    /// she comes).
+    pub fn with_person<T>(&self, id: Id, f: impl FnOnce(&Records) -> T) -> T {
+        self.live.with_value(|l| {
+            match l.records().person(id) {
+                Some(p) => l.track_household(p.household_id),
+                None => l.track_list(),
+            }
+            f(l.records())
+        })
+    }
+
+    /// `f` over the records, subscribed to visit `id` (through its
+    /// household; to any change while it is unknown).
+    pub fn with_visit<T>(&self, id: Id, f: impl FnOnce(&Records) -> T) -> T {
+        self.live.with_value(|l| {
+            match l.records().visit_any(id) {
+                Some(v) => l.track_household(v.household_id),
+                None => l.track_all(),
+            }
+            f(l.records())
+        })
+    }
+
+    /// `f` over the records, subscribed to the households list: any
+    /// household or person (and the villages).
+    pub fn with_list<T>(&self, f: impl FnOnce(&Records) -> T) -> T {
+        self.live.with_value(|l| {
+            l.track_list();
+            f(l.records())
+        })
+    }
+
+    /// `f` over the records, subscribed to the villages.
+    pub fn with_villages<T>(&self, f: impl FnOnce(&Records) -> T) -> T {
+        self.live.with_value(|l| {
+            l.track_villages();
+            f(l.records())
+        })
+    }
+
+    /// `f` over the records, subscribed to the plans and their ticks.
+    pub fn with_plans<T>(&self, f: impl FnOnce(&Records) -> T) -> T {
+        self.live.with_value(|l| {
+            l.track_plans();
+            f(l.records())
+        })
+    }
+
+    /// `f` over the records, subscribed to any change: for computations
+    /// over the whole village (indicators, registers).
+    pub fn with_all<T>(&self, f: impl FnOnce(&Records) -> T) -> T {
+        self.live.with_value(|l| {
+            l.track_all();
+            f(l.records())
+        })
+    }
+
+    /// `f` over the records, subscribed to nothing (event handlers).
+    pub fn with_records<T>(&self, f: impl FnOnce(&Records) -> T) -> T {
+        self.live.with_value(|l| f(l.records()))
+    }
+
+    /// Whether every visit is in memory (subscribes): until then a
+    /// person's history, the indicators and the registers say they are
+    /// still being read.
+    pub fn history_ready(&self) -> bool {
+        self.history.get()
+    }
+
+    /// The live Today list (subscribes); `None` until every record is read.
+    pub fn today_list(&self) -> ReadSignal<Option<TodayList>> {
+        self.today_list.read_only()
+    }
+
+    /// Builds the Today list again when the day has changed since it was
+    /// made (the app left open overnight).
+    pub fn roll_today(&self) {
+        let date = today();
+        let rolled = self
+            .live
+            .try_update_value(|l| l.roll_today(date).then(|| l.today_list()))
+            .flatten();
+        if let Some(list) = rolled {
+            self.set_today(list);
+        }
+    }
+
+    /// Puts changed records into memory (each replacing the record with its
+    /// id), refreshes Today for the households they touched, and wakes the
+    /// pages that show them. The store must already hold them.
+    pub fn apply(&self, records: Vec<AnyRecord>) {
+        if records.is_empty() {
+            return;
+        }
+        let date = today();
+        let Some((fire, list)) = self.live.try_update_value(|l| {
+            let (touched, fire) = l.apply(records, date);
+            let list = (!touched.households.is_empty()).then(|| l.today_list());
+            (fire, list)
+        }) else {
+            return;
+        };
+        fire.notify();
+        if let Some(list) = list {
+            self.set_today(list);
+        }
+    }
+
+    /// Shows `list` as the live Today list, unless it is the one shown.
+    fn set_today(&self, list: Option<TodayList>) {
+        if self.today_list.with_untracked(|old| *old != list) {
+            self.today_list.set(list);
+        }
+    }
+
+    /// Replaces every record in memory with `records`; `history`: they are
+    /// whole (no visit left to read). Stops a background read under way.
+    pub(crate) fn reset(&self, records: Records, history: bool) {
+        self.generation.update_value(|g| *g += 1);
+        if let Some(fire) = self.live.try_update_value(|l| l.reset(records)) {
+            fire.notify();
+        }
+        self.history.set(history);
+        self.set_today(None);
+    }
+
+    /// Reads the records at a start or after an unlock: every record but
+    /// the visits now (then the app is ready), the visits and the live
+    /// Today list in the background.
+    pub(crate) async fn read_records(&self, store: &Store) -> Result<(), StorageError> {
+        let data = store.load_without_visits().await?;
+        let unsynced = store.unsynced_records().await?;
+        let conflicts = store.conflicts().await?.len();
+        self.reset(Records::new(data), false);
+        self.unsynced.set(unsynced);
+        self.conflicts.set(conflicts);
+        self.status.set(LoadStatus::Ready);
+        crate::mark("fieldbook:records-usable");
+        let state = *self;
+        let store = store.clone();
+        let generation = self.generation.get_value();
+        leptos::task::spawn_local(async move {
+            if let Err(error) = state.read_history(&store, generation).await {
+                if state.generation.get_value() == generation {
+                    web_sys::console::warn_1(&format!("reading the visits: {error:?}").into());
+                    state.status.set(LoadStatus::Failed(error));
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// The background part of [`read_records`](AppState::read_records):
+    /// the visits a chunk at a time, then the Today index a few households
+    /// at a time, yielding between. Stops quietly once the records were
+    /// replaced (a lock, an erase).
+    async fn read_history(&self, store: &Store, generation: u64) -> Result<(), StorageError> {
+        let current = || self.generation.get_value() == generation;
+        let delay: i32 =
+            <gloo_storage::LocalStorage as gloo_storage::Storage>::get::<i32>(HISTORY_DELAY_KEY)
+                .unwrap_or(0);
+        let mut after = None;
+        loop {
+            yield_now().await;
+            if delay > 0 {
+                sleep_ms(delay).await;
+            }
+            if !current() {
+                return Ok(());
+            }
+            let chunk = match store.load_visits_after(after, VISIT_CHUNK).await {
+                Ok(chunk) => chunk,
+                Err(_) if !current() => return Ok(()),
+                Err(error) => return Err(error),
+            };
+            if !current() {
+                return Ok(());
+            }
+            let Some(last) = chunk.last() else { break };
+            after = Some(last.id);
+            let full = chunk.len() == VISIT_CHUNK as usize;
+            self.live.update_value(|l| {
+                // What a save, an import or a sync put in since the read
+                // began is newer than (or the same as) what was read.
+                let fresh: Vec<AnyRecord> = chunk
+                    .into_iter()
+                    .filter(|v| l.records().visit_any(v.id).is_none())
+                    .map(AnyRecord::from)
+                    .collect();
+                // Nobody is told per chunk: every trigger fires once the
+                // history is whole.
+                let _ = l.load(fresh);
+            });
+            if !full {
+                break;
+            }
+        }
+        crate::mark("fieldbook:records-read");
+        // The Today index, a few households at a time.
+        let date = today();
+        let households: Vec<Id> = self.with_records(|r| {
+            r.dataset()
+                .households
+                .iter()
+                .filter(|h| !h.deleted)
+                .map(|h| h.id)
+                .collect()
+        });
+        self.live.update_value(|l| l.begin_today(date));
+        for part in households.chunks(TODAY_CHUNK) {
+            yield_now().await;
+            if !current() {
+                return Ok(());
+            }
+            self.live.update_value(|l| l.build_today(part));
+        }
+        let list = self.live.try_update_value(|l| {
+            l.finish_today(date);
+            (l.every_trigger(), l.today_list())
+        });
+        if let Some((fire, list)) = list {
+            self.history.set(true);
+            fire.notify();
+            self.set_today(list);
+            self.kept_today.set(None);
+        }
+        Ok(())
+    }
+
+    /// Waits until every record is in memory (a backup, an import and the
+    /// sign-in check need the whole village).
+    async fn whole(&self) -> Result<(), StorageError> {
+        loop {
+            match self.status.get_untracked() {
+                LoadStatus::Ready if self.history.get_untracked() => return Ok(()),
+                LoadStatus::Ready | LoadStatus::Loading => sleep_ms(50).await,
+                LoadStatus::Failed(error) => return Err(error),
+                LoadStatus::Locked => return Err(StorageError::Locked),
+            }
+        }
     }
 
     /// Writes `after` (replacing `before`, the stored version) through the
     /// store, then shows it. On an error nothing is shown as saved: the
     /// caller keeps the form's contents and shows the message.
-    pub async fn save<R: Upsert>(&self, before: Option<R>, after: R) -> Result<(), StorageError> {
+    pub async fn save<R: Record + Into<AnyRecord>>(
+        &self,
+        before: Option<R>,
+        after: R,
+    ) -> Result<(), StorageError> {
         let store = self
             .store
             .with_value(Clone::clone)
@@ -120,13 +401,14 @@ impl AppState {
         let saved = store.save(before.as_ref(), &after, now_ms()).await;
         self.saving.update(|n| *n = n.saturating_sub(1));
         saved?;
-        self.data.update(|d| after.upsert(d));
+        self.apply(vec![after.into()]);
         self.refresh_counts(&store).await;
         Ok(())
     }
 
     /// Stores the demo village in a few large transactions, reporting
-    /// progress as (done, total). The store marks such data as local only:
+    /// progress as (done, total), and puts it in memory as it was stored
+    /// (nothing is read back). The store marks such data as local only:
     /// made-up households must never reach a township's server.
     pub async fn save_all(
         &self,
@@ -138,8 +420,21 @@ impl AppState {
             .with_value(Clone::clone)
             .ok_or_else(|| StorageError::Unavailable("the store is not open".into()))?;
         store.save_all(&dataset, now_ms(), progress).await?;
-        let loaded = store.load().await?;
-        self.data.set(loaded);
+        if self.with_records(Records::is_empty) && self.history.get_untracked() {
+            // The first run (nothing here yet): the records are the demo's.
+            let records = Records::new(dataset);
+            self.reset(records, true);
+            let date = today();
+            let list = self.live.try_update_value(|l| {
+                l.start_today(date);
+                l.today_list()
+            });
+            if let Some(list) = list {
+                self.set_today(list);
+            }
+        } else {
+            self.apply(AnyRecord::all_of(dataset));
+        }
         if let Ok(count) = store.unsynced_records().await {
             self.unsynced.set(count);
         }
@@ -155,6 +450,7 @@ impl AppState {
             .store
             .with_value(Clone::clone)
             .ok_or_else(|| StorageError::Unavailable("the store is not open".into()))?;
+        self.whole().await?;
         let outbox = store.outbox().await?;
         // Remember what this backup covers, for sign-out (see
         // `unsynced_are_backed_up`).
@@ -166,7 +462,7 @@ impl AppState {
         Ok(fieldbook_core::backup::Backup::new(
             store.device_id(),
             now_ms() as u64,
-            self.data.get_untracked(),
+            self.with_records(|r| r.dataset().clone()),
             outbox,
         ))
     }
@@ -194,8 +490,8 @@ impl ImportError {
 impl AppState {
     /// Imports a backup file: reads it (refusing a damaged, foreign or newer
     /// file), merges it into this phone's records and unsynced changes with
-    /// the sync's merge, and stores the outcome in one transaction. Shows
-    /// the merged records only after the store has them.
+    /// the sync's merge, and stores the outcome in one transaction. Puts
+    /// the records it changed in memory only after the store has them.
     pub async fn import(
         &self,
         bytes: &[u8],
@@ -207,9 +503,9 @@ impl AppState {
             .with_value(Clone::clone)
             .ok_or_else(|| StorageError::Unavailable("the store is not open".into()))
             .map_err(ImportError::Storage)?;
+        self.whole().await.map_err(ImportError::Storage)?;
         let outbox = store.outbox().await.map_err(ImportError::Storage)?;
-        let current = self.data.get_untracked();
-        let merged = merge_backup(&current, &outbox, &backup);
+        let merged = self.with_records(|r| merge_backup(r.dataset(), &outbox, &backup));
         store
             .import(
                 &merged.changed,
@@ -219,7 +515,7 @@ impl AppState {
             )
             .await
             .map_err(ImportError::Storage)?;
-        self.data.set(merged.dataset);
+        self.apply(AnyRecord::all_of(merged.changed));
         if let Ok(count) = store.unsynced_records().await {
             self.unsynced.set(count);
         }
@@ -284,7 +580,9 @@ impl AppState {
     ) -> Result<(), StorageError> {
         let store = self.store()?;
         let json = store.settle(record, field, value, now_ms()).await?;
-        self.data.update(|d| upsert_json(d, record.kind, json));
+        if let Ok(settled) = AnyRecord::from_json(record.kind, json) {
+            self.apply(vec![settled]);
+        }
         self.refresh_counts(&store).await;
         Ok(())
     }
@@ -319,9 +617,9 @@ impl AppState {
         // would refuse its every change). The demo village keeps its own
         // message (`SyncError::DemoData`).
         if !session.is_township() {
-            let outside: Vec<String> = self.data.with_untracked(|d| {
+            let outside: Vec<String> = self.with_records(|r| {
                 fieldbook_core::account::villages_outside_account(
-                    &d.villages,
+                    &r.dataset().villages,
                     &session.user.villages,
                 )
                 .into_iter()
@@ -371,7 +669,9 @@ impl AppState {
             Store::delete_named(crate::storage::DB_NAME).await?;
             let reopened = Store::open().await?;
             self.store.set_value(Some(reopened));
-            self.data.set(Dataset::new());
+            self.reset(Records::default(), true);
+            self.live.update_value(|l| l.start_today(today()));
+            self.set_today(self.live.with_value(Live::today_list));
             self.unsynced.set(0);
             self.conflicts.set(0);
             let mut record = SyncRecord::load();
@@ -407,10 +707,17 @@ impl AppState {
             }
         };
         let sync = self.sync;
-        let data = self.data;
+        let state = *self;
         let describe = move |change: &fieldbook_core::sync::Change| {
-            data.with_untracked(|d| describe_record(d, change))
+            state.with_records(|r| describe_record(r, change))
         };
+        // Each committed page's records go into memory as it commits: a
+        // step that fails later has already shown what it stored, and
+        // nothing is read again.
+        let on_records = move |records: Vec<AnyRecord>| state.apply(records);
+        // COMPAT until the sync helper's `sync_step(.., on_records)` lands:
+        // the pulled records come back in the report; a snapshot's are read
+        // again in phases.
         let result = crate::sync::sync_step(
             &store,
             &session,
@@ -418,21 +725,25 @@ impl AppState {
             &describe,
         )
         .await;
+        if let Ok(report) = &result {
+            if report.reload {
+                if let Err(error) = self.read_records(&store).await {
+                    web_sys::console::warn_1(&format!("reading the records: {error:?}").into());
+                }
+            } else {
+                on_records(
+                    report
+                        .records
+                        .iter()
+                        .filter_map(|(kind, json)| AnyRecord::from_json(*kind, json.clone()).ok())
+                        .collect(),
+                );
+            }
+        }
         self.refresh_counts(&store).await;
         let now = js_sys::Date::now();
         match result {
             Ok(report) => {
-                if report.reload {
-                    if let Ok(loaded) = store.load().await {
-                        self.data.set(loaded);
-                    }
-                } else {
-                    self.data.update(|d| {
-                        for (kind, json) in report.records {
-                            upsert_json(d, kind, json);
-                        }
-                    });
-                }
                 self.sync.update(|s| {
                     s.running = false;
                     s.error = None;
@@ -460,10 +771,8 @@ impl AppState {
                         }
                     });
                 }
-                // Whatever was pulled before the failure is stored: show it.
-                if let Ok(loaded) = store.load().await {
-                    self.data.set(loaded);
-                }
+                // Whatever was pulled before the failure is stored and was
+                // handed over page by page (`on_records`): nothing to read.
                 self.sync.update(|s| {
                     s.running = false;
                     s.error = Some(error.both());
@@ -487,6 +796,7 @@ impl AppState {
                 .session
                 .with_untracked(|s| s.as_ref().is_some_and(|s| !s.is_township()))
                 && state.status.get_untracked() == LoadStatus::Ready
+                && state.history.get_untracked()
                 && state.saving.get_untracked() == 0
                 && state
                     .sync
@@ -500,58 +810,29 @@ impl AppState {
     }
 }
 
-/// Puts a record given as JSON into the dataset (replacing the one with
-/// its id); a record that does not decode is left out.
-pub fn upsert_json(
-    data: &mut Dataset,
-    kind: fieldbook_core::sync::RecordKind,
-    json: serde_json::Value,
-) {
-    use fieldbook_core::sync::RecordKind as K;
-    fn put<R: Upsert>(data: &mut Dataset, json: serde_json::Value) {
-        if let Ok(record) = serde_json::from_value::<R>(json) {
-            record.upsert(data);
-        }
-    }
-    match kind {
-        K::Village => put::<Village>(data, json),
-        K::Household => put::<Household>(data, json),
-        K::Person => put::<Person>(data, json),
-        K::Visit => put::<Visit>(data, json),
-        K::Plan => put::<WorkPlan>(data, json),
-        K::Tick => put::<Tick>(data, json),
-    }
-}
-
 /// A change's record as the worker knows it: "household 0007 (phone)".
-pub fn describe_record(data: &Dataset, change: &fieldbook_core::sync::Change) -> String {
+/// A deleted record is named too.
+pub fn describe_record(records: &Records, change: &fieldbook_core::sync::Change) -> String {
     use fieldbook_core::sync::RecordKind as K;
     let id = change.record.id;
+    let data = records.dataset();
     let name = match change.record.kind {
-        K::Village => data
-            .villages
-            .iter()
-            .find(|r| r.id == id)
+        K::Village => records
+            .village(id)
+            .or_else(|| data.villages.iter().find(|r| r.id == id))
             .map(|v| v.name.clone()),
-        K::Household => data
-            .households
-            .iter()
-            .find(|r| r.id == id)
+        K::Household => records
+            .household(id)
+            .or_else(|| data.households.iter().find(|r| r.id == id))
             .map(|h| format!("户 {}", h.number)),
-        K::Person => data
-            .persons
-            .iter()
-            .find(|r| r.id == id)
+        K::Person => records
+            .person(id)
+            .or_else(|| data.persons.iter().find(|r| r.id == id))
             .map(|p| p.name.clone()),
-        K::Visit => data
-            .visits
-            .iter()
-            .find(|r| r.id == id)
-            .map(|v| format!("随访 {}", v.date)),
-        K::Plan => data
-            .plans
-            .iter()
-            .find(|r| r.id == id)
+        K::Visit => records.visit_any(id).map(|v| format!("随访 {}", v.date)),
+        K::Plan => records
+            .plan(id)
+            .or_else(|| data.plans.iter().find(|r| r.id == id))
             .map(|p| p.title.clone()),
         K::Tick => Some("勾选".to_string()),
     };
@@ -566,7 +847,6 @@ pub fn describe_record(data: &Dataset, change: &fieldbook_core::sync::Change) ->
 pub fn provide_app_state() -> AppState {
     let record = SyncRecord::load();
     let state = AppState {
-        data: RwSignal::new(Dataset::new()),
         status: RwSignal::new(LoadStatus::Loading),
         unsynced: RwSignal::new(0),
         conflicts: RwSignal::new(0),
@@ -586,6 +866,10 @@ pub fn provide_app_state() -> AppState {
         lock_version: RwSignal::new(0),
         lock_busy: RwSignal::new(false),
         store: StoredValue::new_local(None),
+        live: StoredValue::new_local(Live::default()),
+        today_list: RwSignal::new(None),
+        history: RwSignal::new(false),
+        generation: StoredValue::new(0),
     };
     provide_context(state);
     leptos::task::spawn_local(async move {
@@ -596,11 +880,7 @@ pub fn provide_app_state() -> AppState {
                 // Nothing is read before the PIN: the lock screen shows.
                 return Ok(Err(store));
             }
-            let data = store.load().await?;
-            crate::mark("fieldbook:records-read");
-            let unsynced = store.unsynced_records().await?;
-            let conflicts = store.conflicts().await?.len();
-            Ok::<_, StorageError>(Ok((store, data, unsynced, conflicts)))
+            Ok::<_, StorageError>(Ok(store))
         };
         match opened.await {
             Ok(Err(store)) => {
@@ -609,18 +889,23 @@ pub fn provide_app_state() -> AppState {
                 state.lock_version.update(|n| *n += 1);
                 state.status.set(LoadStatus::Locked);
             }
-            Ok(Ok((store, data, unsynced, conflicts))) => {
-                state.kept_today.set(None);
-                state.store.set_value(Some(store));
-                state.data.set(data);
-                state.unsynced.set(unsynced);
-                state.conflicts.set(conflicts);
-                state.status.set(LoadStatus::Ready);
+            Ok(Ok(store)) => {
+                state.store.set_value(Some(store.clone()));
+                // The kept Today list stays until the live one replaces it.
+                if let Err(error) = state.read_records(&store).await {
+                    state.status.set(LoadStatus::Failed(error));
+                }
             }
             Err(error) => state.status.set(LoadStatus::Failed(error)),
         }
     });
     state
+}
+
+/// Lets the browser handle input and draw before going on (a task of
+/// its own, after whatever is queued).
+async fn yield_now() {
+    sleep_ms(0).await;
 }
 
 /// Resolves after `ms` milliseconds (at once where there is no window).

@@ -905,3 +905,192 @@ async fn a_restored_server_gets_back_every_held_change_and_the_cursor_moves_back
         None
     );
 }
+
+// --- issue 15 (state): the records in memory, read in phases and changed
+// in place.
+
+/// The cold start's reads: every record but the visits in one go, then the
+/// visits a chunk at a time by id; together exactly what is stored.
+#[wasm_bindgen_test]
+async fn a_cold_start_reads_the_records_without_visits_then_the_visits_in_chunks() {
+    let store = fresh("t-phases").await;
+    let data = generate(20261207, Size::Small, today());
+    store.save_all(&data, 1_000.0, |_, _| {}).await.unwrap();
+
+    let first = store.load_without_visits().await.unwrap();
+    assert!(first.visits.is_empty());
+    assert_eq!(
+        by_id(Dataset {
+            visits: Vec::new(),
+            ..first.clone()
+        }),
+        by_id(Dataset {
+            visits: Vec::new(),
+            ..data.clone()
+        })
+    );
+    assert_eq!(store.count_visits().await.unwrap(), data.visits.len());
+
+    let mut visits = Vec::new();
+    let mut after = None;
+    let mut chunks = 0;
+    loop {
+        let chunk = store.load_visits_after(after, 40).await.unwrap();
+        assert!(chunk.len() <= 40);
+        let Some(last) = chunk.last() else { break };
+        after = Some(last.id);
+        chunks += 1;
+        visits.extend(chunk);
+    }
+    assert!(chunks > 1, "{} visits in chunks of 40", data.visits.len());
+    let mut expected = data.visits.clone();
+    expected.sort_by_key(|v| v.id);
+    assert_eq!(visits, expected, "every visit once, in id order");
+}
+
+thread_local! {
+    static LIVE: std::cell::RefCell<Option<fieldbook::live::Live>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A memo over the shared [`LIVE`] that subscribes with `track` and counts
+/// its runs.
+fn runs(
+    track: impl Fn(&fieldbook::live::Live) + Send + Sync + 'static,
+) -> (
+    leptos::prelude::ArcMemo<usize>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    let memo = leptos::prelude::ArcMemo::new(move |_| {
+        LIVE.with(|l| track(l.borrow().as_ref().unwrap()));
+        counted.fetch_add(1, Ordering::SeqCst) + 1
+    });
+    (memo, count)
+}
+
+/// A pulled page changes only its records in memory: the household it
+/// touches is told, no other household, list or plan is; every other
+/// record stays as it was; Today is what the core computes from the whole.
+#[wasm_bindgen_test]
+async fn a_pulled_page_changes_only_its_records_in_memory_and_wakes_only_their_household() {
+    use fieldbook::live::Live;
+    use fieldbook_core::model::{Visit, VisitKind};
+    use fieldbook_core::records::{AnyRecord, Records};
+    use fieldbook_core::rules::{Rules, today_list};
+    use leptos::prelude::GetUntracked;
+    use std::sync::atomic::Ordering;
+
+    let store = fresh("t-live").await;
+    let date = today();
+    let data = generate(20261208, Size::Small, date);
+    store.save_all(&data, 1_000.0, |_, _| {}).await.unwrap();
+
+    // Read as a cold start does: then the Today index.
+    let mut live = Live::new(Records::new(store.load_without_visits().await.unwrap()));
+    let mut after = None;
+    loop {
+        let chunk = store.load_visits_after(after, 100).await.unwrap();
+        let Some(last) = chunk.last() else { break };
+        after = Some(last.id);
+        live.load(chunk.into_iter().map(AnyRecord::from).collect());
+    }
+    live.start_today(date);
+    assert_eq!(by_id(live.records().dataset().clone()), by_id(data.clone()));
+    assert_eq!(
+        live.today_list(),
+        Some(today_list(&data, date, &Rules::default()))
+    );
+    LIVE.with(|l| *l.borrow_mut() = Some(live));
+
+    let her = data
+        .persons
+        .iter()
+        .find(|p| !p.deleted && data.household(p.household_id).is_some())
+        .unwrap()
+        .clone();
+    let (a, b) = (
+        her.household_id,
+        data.households_of(data.villages[0].id)
+            .find(|h| h.id != her.household_id)
+            .unwrap()
+            .id,
+    );
+    let watched = [
+        runs(move |l| l.track_household(a)),
+        runs(move |l| l.track_household(b)),
+        runs(|l| l.track_list()),
+        runs(|l| l.track_plans()),
+        runs(|l| l.track_villages()),
+        runs(|l| l.track_all()),
+    ];
+    let counts = || -> Vec<usize> {
+        watched
+            .iter()
+            .map(|(memo, count)| {
+                memo.get_untracked();
+                count.load(Ordering::SeqCst)
+            })
+            .collect()
+    };
+    assert_eq!(counts(), [1, 1, 1, 1, 1, 1]);
+
+    // Another phone's visit to her arrives in a pulled page.
+    let visit = Visit::new(id(900_001), her.id, a, date, VisitKind::ThreeChecks);
+    let changes = changes_for_new_record(
+        RecordKind::Visit,
+        &serde_json::to_value(&visit).unwrap(),
+        Hlc::new(5_000, 0),
+        DeviceId(id(9)),
+        1,
+    )
+    .unwrap();
+    let applied = store
+        .apply_pulled("https://township.example/", &changes, 10, 6_000.0)
+        .await
+        .unwrap();
+    let batch: Vec<AnyRecord> = applied
+        .records
+        .into_iter()
+        .map(|(kind, json)| AnyRecord::from_json(kind, json).unwrap())
+        .collect();
+    assert_eq!(batch, [AnyRecord::Visit(visit.clone())]);
+
+    let before = LIVE.with(|l| l.borrow().as_ref().unwrap().records().dataset().clone());
+    let (touched, fire) = LIVE.with(|l| l.borrow_mut().as_mut().unwrap().apply(batch, date));
+    fire.notify();
+    assert_eq!(touched.households.into_iter().collect::<Vec<_>>(), [a]);
+    // Her household and "anything" ran again; the other household, the
+    // list, the plans and the villages did not.
+    assert_eq!(counts(), [2, 1, 1, 1, 1, 2]);
+
+    // Every other record is as it was; the new one is in.
+    let after = LIVE.with(|l| l.borrow().as_ref().unwrap().records().dataset().clone());
+    let mut expected = before;
+    expected.visits.push(visit.clone());
+    assert_eq!(after, expected);
+    LIVE.with(|l| {
+        let l = l.borrow();
+        let l = l.as_ref().unwrap();
+        assert_eq!(l.records().visit(visit.id), Some(&visit));
+        assert_eq!(
+            l.today_list(),
+            Some(today_list(&after, date, &Rules::default())),
+            "Today, refreshed for her household, is the whole computation's"
+        );
+    });
+
+    // The same page again changes nothing and wakes nobody.
+    let (touched, fire) = LIVE.with(|l| {
+        l.borrow_mut()
+            .as_mut()
+            .unwrap()
+            .apply(vec![AnyRecord::Visit(visit)], date)
+    });
+    assert!(touched.is_empty());
+    fire.notify();
+    assert_eq!(counts(), [2, 1, 1, 1, 1, 2]);
+    LIVE.with(|l| l.borrow_mut().take());
+}

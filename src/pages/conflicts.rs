@@ -58,7 +58,7 @@ pub fn ConflictsPage() -> impl IntoView {
         items
             .into_iter()
             .map(|conflict| {
-                let what = state.data.with(|d| describe_record(d, &conflict.kept));
+                let what = state.with_all(|r| describe_record(r, &conflict.kept));
                 let (keep, other) = (conflict.clone(), conflict.clone());
                 let kept_value = conflict.kept.value.clone();
                 let lost_value = conflict.lost.value.clone();

@@ -23,7 +23,7 @@ pub fn HouseholdFormPage() -> impl IntoView {
     let params = use_params_map();
     let existing = Memo::new(move |_| {
         let id = super::id_param(params, "id")?;
-        state.data.with(|d| d.household(id).cloned())
+        state.with_household(id, |r| r.household(id).cloned())
     });
     let editing_unknown = move || params.read().get("id").is_some() && existing.get().is_none();
     move || {
@@ -129,9 +129,7 @@ fn HouseholdForm(
                 .clone()
                 .unwrap_or_else(|| Household::new(new_id(), village.id, ""))
         };
-        let found = state
-            .data
-            .with_untracked(|d| validate_household(&household, d));
+        let found = state.with_records(|r| validate_household(&household, r.dataset()));
         problems.set(found.clone());
         if !found.is_empty() {
             return;

@@ -2,15 +2,16 @@
 //! filters, paged so a village of a thousand households stays smooth; and a
 //! household's page with its people and their visits.
 
-use fieldbook_core::search::{FlagFilter, HouseholdIndex};
+use fieldbook_core::model::VisitKind;
+use fieldbook_core::search::FlagFilter;
 use fieldbook_core::{Household, Person};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use fieldbook_core::rules::Rules;
 use fieldbook_core::visit_context::{
-    address_line, close_paren, colon, full_date, last_three_checks, open_paren, open_tasks,
-    outcome_words, tel_href, visit_kinds_for,
+    address_line, close_paren, colon, full_date, open_paren, open_tasks, outcome_words, tel_href,
+    visit_kinds_for,
 };
 
 use crate::components::SectionPage;
@@ -48,22 +49,24 @@ pub fn HouseholdsPage() -> impl IntoView {
     let flag = RwSignal::new(None::<FlagFilter>);
     let shown = RwSignal::new(PAGE);
 
-    let index = Memo::new(move |_| {
-        state.data.with(|d| {
-            d.villages
-                .iter()
-                .find(|v| !v.deleted)
-                .map(|v| HouseholdIndex::new(d, v.id))
-                .unwrap_or_default()
-        })
-    });
-    // The index is compared by its result, not its contents: a new index is
-    // built whenever the records change.
+    // The search index is the records' own (kept up to date in place);
+    // searched again when the list changes.
     let matches = Memo::new(move |_| {
         let q = query.get();
         let g = group.get();
         let f = flag.get();
-        index.with(|i| i.search(&q, g.as_deref(), f))
+        state.with_list(|r| {
+            r.first_village()
+                .map(|v| r.search(v.id).search(&q, g.as_deref(), f))
+                .unwrap_or_default()
+        })
+    });
+    let groups = Memo::new(move |_| {
+        state.with_list(|r| {
+            r.first_village()
+                .map(|v| r.search(v.id).groups())
+                .unwrap_or_default()
+        })
     });
     Effect::new(move |_| {
         query.track();
@@ -74,16 +77,12 @@ pub fn HouseholdsPage() -> impl IntoView {
 
     let rows = move || {
         let ids: Vec<_> = matches.with(|m| m.iter().take(shown.get()).copied().collect());
-        state.data.with(|d| {
+        state.with_list(|r| {
             ids.into_iter()
-                .filter_map(|id| d.household(id))
+                .filter_map(|id| r.household(id))
                 .map(|h| {
-                    let members: Vec<String> = d
-                        .persons
-                        .iter()
-                        .filter(|p| p.household_id == h.id && !p.deleted)
-                        .map(|p| p.name.clone())
-                        .collect();
+                    let members: Vec<String> =
+                        r.members(h.id).into_iter().map(|p| p.name.clone()).collect();
                     view! {
                         <li>
                             <a class="household-row" href=format!("/households/{}", h.id) data-testid="household-row">
@@ -120,7 +119,7 @@ pub fn HouseholdsPage() -> impl IntoView {
                     }
                 >
                     <option value="">{move || i18n.t(Key::AllGroups)}</option>
-                    {move || index.with(|i| i.groups()).into_iter().map(|g| view! { <option value=g.clone()>{g.clone()}</option> }).collect_view()}
+                    {move || groups.get().into_iter().map(|g| view! { <option value=g.clone()>{g.clone()}</option> }).collect_view()}
                 </select>
                 <select
                     aria-label=move || i18n.t(Key::AllFamilies)
@@ -158,7 +157,7 @@ pub fn HouseholdPage() -> impl IntoView {
     let params = use_params_map();
     let household = Memo::new(move |_| {
         let id = super::id_param(params, "id")?;
-        state.data.with(|d| d.household(id).cloned())
+        state.with_household(id, |r| r.household(id).cloned())
     });
     move || {
         match household.get() {
@@ -184,13 +183,9 @@ fn HouseholdDetail(
     let members = Memo::new(move |_| {
         let day = today();
         let rules = Rules::default();
-        state.data.with(|d| {
-            let (mut women, others): (Vec<Person>, Vec<Person>) = d
-                .persons
-                .iter()
-                .filter(|p| p.household_id == id && !p.deleted)
-                .cloned()
-                .partition(|p| {
+        state.with_household(id, |r| {
+            let (mut women, others): (Vec<Person>, Vec<Person>) =
+                r.members(id).into_iter().cloned().partition(|p| {
                     rules.is_reproductive_age_woman(p, day) && !p.living.is_deregistered()
                 });
             women.sort_by_key(|p| std::cmp::Reverse(p.birth_date));
@@ -254,15 +249,20 @@ fn StatusLine(
     let id = person.id;
     let zh = move || i18n.lang() == Lang::ZhCn;
     let method = person.contraception.as_ref().map(|c| (c.method, c.start));
+    // Her visits by (date, id): the last seen three-check is the last one.
     let last_checks = Memo::new(move |_| {
-        state
-            .data
-            .with(|d| last_three_checks(d, id).map(|v| v.date))
+        state.with_person(id, |r| {
+            r.visits_of(id)
+                .into_iter()
+                .rev()
+                .find(|v| v.kind == VisitKind::ThreeChecks && v.was_seen())
+                .map(|v| v.date)
+        })
     });
     let open = Memo::new(move |_| {
-        state
-            .data
-            .with(|d| open_tasks(d, id, today(), &Rules::default()))
+        state.with_person(id, |r| {
+            open_tasks(r.dataset(), id, today(), &Rules::default())
+        })
     });
     view! {
         <p class="status-line" data-testid="status-line">
@@ -327,24 +327,21 @@ fn MemberCard(
     let state = use_app_state();
     let id = person.id;
     let household = person.household_id;
+    // Her visits, the latest first.
     let visits = Memo::new(move |_| {
-        state.data.with(|d| {
-            let mut visits: Vec<_> = d
-                .visits
-                .iter()
-                .filter(|v| v.person_id == id && !v.deleted)
-                .cloned()
-                .collect();
-            visits.sort_by_key(|v| std::cmp::Reverse((v.date, v.id)));
+        state.with_person(id, |r| {
+            let mut visits: Vec<_> = r.visits_of(id).into_iter().cloned().collect();
+            visits.reverse();
             visits
         })
     });
     // The visit kinds that apply to this person today; the first one due
     // is what 记录随访 opens with.
     let record_kind = Memo::new(move |_| {
-        state.data.with(|d| {
+        state.with_person(id, |r| {
+            let d = r.dataset();
             let rules = Rules::default();
-            let person = d.person(id)?;
+            let person = r.person(id)?;
             let kinds = visit_kinds_for(d, person, today(), &rules);
             let day = today();
             let mut tasks = open_tasks(d, id, day, &rules);
@@ -366,8 +363,13 @@ fn MemberCard(
     let method = person.contraception.as_ref().map(|c| c.method);
     let sex = person.sex;
     let marital = person.marital;
-    let status_line = status.then(|| view! { <StatusLine person=person.clone()/> });
-    let history_from = from.clone();
+    // Her status and history need every visit: until the cold start's
+    // background read is done they say it is still reading.
+    let shown_person = StoredValue::new(person.clone());
+    let status_line =
+        move || status.then(|| view! { <StatusLine person=shown_person.get_value()/> });
+    let history_ready = move || state.history_ready();
+    let history_from = StoredValue::new(from.clone());
     view! {
         <li class="member" data-testid="member">
             <div class="member-head">
@@ -379,7 +381,11 @@ fn MemberCard(
                     <span>{move || method.map_or_else(|| i18n.t(Key::NoMethod), |m| i18n.label(&m))}</span>
                 })}
             </div>
-            {status_line}
+            <Show when=history_ready fallback=move || view! {
+                <p class="hint history-loading" data-testid="history-loading">{move || i18n.t(Key::HistoryLoading)}</p>
+            }>
+                {status_line}
+            </Show>
             <div class="actions">
                 {move || record_kind.get().map(|kind| view! {
                     <a class="button" href=format!("/visit/new?person={id}&kind={}&from={from}", visit_kind_slug(kind)) data-testid="record-visit">
@@ -388,6 +394,7 @@ fn MemberCard(
                 })}
                 <a class="button secondary" href=format!("/person/{id}/edit") data-testid="edit-person">{move || i18n.t(Key::Edit)}</a>
             </div>
+            <Show when=history_ready>
             <details>
                 <summary data-testid="history-toggle">{move || i18n.t(Key::VisitHistory)} " (" {move || visits.with(Vec::len)} ")"</summary>
                 <Show when=move || visits.with(Vec::is_empty)>
@@ -404,7 +411,7 @@ fn MemberCard(
                                 <a
                                     class="history-row"
                                     class:attempt=attempt
-                                    href=format!("/visit/{}?from={}", v.id, history_from)
+                                    href=format!("/visit/{}?from={}", v.id, history_from.get_value())
                                     data-testid="visit-link"
                                 >
                                     <span class="history-date">{move || full_date(date, i18n.lang() == Lang::ZhCn)}</span>
@@ -418,6 +425,7 @@ fn MemberCard(
                     }).collect_view()}
                 </ul>
             </details>
+            </Show>
         </li>
     }
 }

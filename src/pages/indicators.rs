@@ -124,11 +124,13 @@ pub fn IndicatorsPage() -> impl IntoView {
     let period = Memo::new(move |_| period_of(kind.get(), previous.get()));
     let rates = Memo::new(move |_| {
         let period = period.get();
-        state.data.with(|d| {
-            d.villages
-                .iter()
-                .find(|v| !v.deleted)
-                .map(|v| indicators(d, v.id, period, today(), &Rules::default()))
+        // Counted over every visit: nothing until the cold start has read them.
+        if !state.history_ready() {
+            return Vec::new();
+        }
+        state.with_all(|r| {
+            r.first_village()
+                .map(|v| indicators(r.dataset(), v.id, period, today(), &Rules::default()))
                 .unwrap_or_default()
         })
     });
@@ -170,6 +172,9 @@ pub fn IndicatorsPage() -> impl IntoView {
             </p>
             <p class="intro basis-note" data-testid="basis-note">{move || i18n.t(Key::IndBasisNote)}</p>
             <a class="button" href="/reports" data-testid="reports-link">{move || i18n.t(Key::ReportsLink)}</a>
+            <Show when=move || !state.history_ready()>
+                <p class="hint history-loading" data-testid="history-loading">{move || i18n.t(Key::HistoryLoading)}</p>
+            </Show>
             <Chart rates/>
             <ul class="rates">
                 {move || rates.get().into_iter().enumerate().map(|(index, rate)| view! { <RateRow index rate open/> }).collect_view()}
@@ -285,10 +290,10 @@ fn PlanTasksDetail(rate: StoredValue<Indicator>) -> impl IntoView {
     let i18n = use_i18n();
     let state = use_app_state();
     let names = move |subjects: Vec<Subject>| {
-        state.data.with(|d| {
+        state.with_plans(|r| {
             subjects
                 .iter()
-                .filter_map(|s| plan_task_name(d, s))
+                .filter_map(|s| plan_task_name(r.dataset(), s))
                 .collect::<Vec<_>>()
                 .join("、")
         })
@@ -310,12 +315,8 @@ fn PeopleDetail(rate: StoredValue<Indicator>) -> impl IntoView {
     let i18n = use_i18n();
     let state = use_app_state();
     let kind = rate.with_value(|r| r.kind);
-    let missing = state
-        .data
-        .with_untracked(|d| rate.with_value(|r| missing_people(d, r)));
-    let counted = state
-        .data
-        .with_untracked(|d| rate.with_value(|r| counted_people(d, r)));
+    let missing = state.with_records(|d| rate.with_value(|r| missing_people(d.dataset(), r)));
+    let counted = state.with_records(|d| rate.with_value(|r| counted_people(d.dataset(), r)));
     let missing_count = missing.len();
     let counted_count = counted.len();
     let missing = StoredValue::new(missing);

@@ -31,11 +31,11 @@ pub fn PersonFormPage() -> impl IntoView {
     let query = use_query_map();
     let existing = Memo::new(move |_| {
         let id = super::id_param(params, "id")?;
-        state.data.with(|d| d.person(id).cloned())
+        state.with_person(id, |r| r.person(id).cloned())
     });
     let household = Memo::new(move |_| {
         let id = super::id_param(query, "household")?;
-        state.data.with(|d| d.household(id).map(|h| h.id))
+        state.with_household(id, |r| r.household(id).map(|h| h.id))
     });
     move || match (existing.get(), household.get()) {
         (Some(person), _) => {
@@ -189,9 +189,7 @@ fn PersonForm(
             exemption: text_or_none(&exemption.get_untracked()),
             ..base.get_value()
         };
-        let found = state
-            .data
-            .with_untracked(|d| validate_person(&person, d, today()));
+        let found = state.with_records(|r| validate_person(&person, r.dataset(), today()));
         problems.set(found.clone());
         if !found.is_empty() || pregnancy_date_missing.get_untracked().is_some() {
             return;

@@ -19,7 +19,8 @@ pub fn PlanPage() -> impl IntoView {
     let i18n = use_i18n();
     let chosen_year = RwSignal::new(None::<i32>);
     let years = Memo::new(move |_| {
-        state.data.with(|d| {
+        state.with_plans(|r| {
+            let d = r.dataset();
             let mut years: Vec<i32> = d
                 .plans
                 .iter()
@@ -34,7 +35,8 @@ pub fn PlanPage() -> impl IntoView {
     // The chosen year's plan, else the one nearest this year.
     let plan = Memo::new(move |_| {
         let chosen = chosen_year.get();
-        state.data.with(|d| {
+        state.with_plans(|r| {
+            let d = r.dataset();
             let mut plans: Vec<&WorkPlan> = d.plans.iter().filter(|p| !p.deleted).collect();
             plans.sort_by_key(|p| {
                 let wanted = chosen.unwrap_or_else(|| chrono::Datelike::year(&today()));
@@ -57,7 +59,8 @@ pub fn PlanPage() -> impl IntoView {
         }
     });
     let next_year = Memo::new(move |_| {
-        state.data.with(|d| {
+        state.with_plans(|r| {
+            let d = r.dataset();
             d.plans
                 .iter()
                 .filter(|p| !p.deleted)
@@ -67,7 +70,8 @@ pub fn PlanPage() -> impl IntoView {
     });
     let start_next_year = move |_| {
         confirming.set(false);
-        let Some(last) = state.data.with_untracked(|d| {
+        let Some(last) = state.with_records(|r| {
+            let d = r.dataset();
             d.plans
                 .iter()
                 .filter(|p| !p.deleted)
@@ -86,7 +90,8 @@ pub fn PlanPage() -> impl IntoView {
         });
     };
     let ticks = Memo::new(move |_| {
-        state.data.with(|d| {
+        state.with_plans(|r| {
+            let d = r.dataset();
             d.ticks
                 .iter()
                 .filter(|t| !t.deleted)
@@ -314,9 +319,9 @@ fn TaskRow(
             households_reached,
             deleted: false,
         });
-        let problems = state
-            .data
-            .with_untracked(|d| fieldbook_core::validate::validate_tick(&new_tick, d, today()));
+        let problems = state.with_records(|r| {
+            fieldbook_core::validate::validate_tick(&new_tick, r.dataset(), today())
+        });
         if let Some(problem) = problems.first() {
             error.set(Some((problem.zh(), problem.en())));
             return;

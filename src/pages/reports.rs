@@ -220,11 +220,9 @@ pub fn ReportPage() -> impl IntoView {
     let group = RwSignal::new(None::<String>);
     let page = RwSignal::new(0_usize);
     let groups = Memo::new(move |_| {
-        state.data.with(|d| {
-            d.villages
-                .iter()
-                .find(|v| !v.deleted)
-                .map(|v| villager_groups(d, v.id))
+        state.with_list(|r| {
+            r.first_village()
+                .map(|v| villager_groups(r.dataset(), v.id))
                 .unwrap_or_default()
         })
     });
@@ -233,9 +231,11 @@ pub fn ReportPage() -> impl IntoView {
         let group = group.get();
         let lang = table_lang(i18n.lang());
         let name = name.get();
-        state
-            .data
-            .with(|d| build(d, &name, period, group.as_deref(), lang))
+        // Built over every visit: nothing until the cold start has read them.
+        if !state.history_ready() {
+            return None;
+        }
+        state.with_all(|r| build(r.dataset(), &name, period, group.as_deref(), lang))
     });
     // A new choice starts at the first page.
     Effect::new(move |_| {
@@ -314,6 +314,10 @@ pub fn ReportPage() -> impl IntoView {
         <section class="section report" data-testid="report">
             <a class="back-link no-print" href="/reports" data-testid="back-to-reports">"← " {move || i18n.t(Key::BackToReports)}</a>
             {move || match exists.get() {
+                false if !state.history_ready() => view! {
+                    <p class="hint history-loading" data-testid="history-loading">{move || i18n.t(Key::HistoryLoading)}</p>
+                }
+                .into_any(),
                 false => view! { <p class="empty">{move || i18n.t(Key::NoPlan)}</p> }.into_any(),
                 true => view! {
                     <h2 id="report-title" data-testid="report-title">{move || table.with(|t| t.as_ref().map(|t| t.title.clone()))}</h2>

@@ -18,16 +18,18 @@
 //!
 //! A cold start shows the list as last computed ([`KeptToday`], kept in the
 //! store) while the records load, if it was computed today and no record
-//! was written since; the live list replaces it once they are read.
+//! was written since; the live list (the core's `TodayIndex`, kept by
+//! `AppState`: a save recomputes the households it touched) replaces it
+//! once every record is read.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
-use fieldbook_core::Dataset;
 use fieldbook_core::groups::{GroupKey, route_key};
 use fieldbook_core::model::{Id, NotSeenReason};
-use fieldbook_core::rules::{Rules, Task, TaskKind, TaskStatus, today_list};
+use fieldbook_core::records::Records;
+use fieldbook_core::rules::{Task, TaskKind, TaskStatus, TodayList};
 use gloo_storage::{LocalStorage, Storage};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -52,12 +54,23 @@ pub fn TodayPage() -> impl IntoView {
     let i18n = use_i18n();
     let filter = RwSignal::new(load_filter());
     Effect::new(move |_| filter.with(save_filter));
-    let has_village =
-        Memo::new(move |_| state.data.with(|d| d.villages.iter().any(|v| !v.deleted)));
-    let content = move || match state.status.get() {
+    let has_village = Memo::new(move |_| state.with_villages(|r| r.first_village().is_some()));
+    // The live list exists once every record is read; until then (the
+    // store opening, the visits being read) the kept one or "reading"
+    // shows, drawn once for both.
+    let live = Memo::new(move |_| state.today_list().with(Option::is_some));
+    let phase = Memo::new(move |_| match state.status.get() {
+        LoadStatus::Locked => Phase::Locked,
+        LoadStatus::Loading => Phase::Waiting,
+        LoadStatus::Failed(error) => Phase::Failed(error),
+        LoadStatus::Ready if !has_village.get() => Phase::FirstRun,
+        LoadStatus::Ready if !live.get() => Phase::Waiting,
+        LoadStatus::Ready => Phase::Live,
+    });
+    let content = move || match phase.get() {
         // The lock screen stands in front of every page while locked.
-        LoadStatus::Locked => ().into_any(),
-        LoadStatus::Loading => match state.kept_today.get() {
+        Phase::Locked => ().into_any(),
+        Phase::Waiting => match state.kept_today.get() {
             Some(kept) => view! {
                 <p class="intro" data-testid="today-kept">{move || i18n.t(Key::TodayKept)}</p>
                 <TodayBody view=kept filter mark="fieldbook:today-kept"/>
@@ -68,21 +81,36 @@ pub fn TodayPage() -> impl IntoView {
                     .into_any()
             }
         },
-        LoadStatus::Failed(error) => view! {
+        Phase::Failed(error) => view! {
             <div class="error-box" role="alert" data-testid="storage-failed">
                 <h3>{move || i18n.t(Key::StorageOpenFailed)}</h3>
                 <p>{i18n.pick(error.zh(), error.en())}</p>
             </div>
         }
         .into_any(),
-        LoadStatus::Ready if !has_village.get() => view! { <FirstRun/> }.into_any(),
-        LoadStatus::Ready => view! { <LiveToday filter/> }.into_any(),
+        Phase::FirstRun => view! { <FirstRun/> }.into_any(),
+        Phase::Live => view! { <LiveToday filter/> }.into_any(),
     };
     view! {
         <SectionPage slug="today" title=Key::TodayTitle intro=Key::TodayRouteIntro>
             {content}
         </SectionPage>
     }
+}
+
+/// What the Today page shows, by where loading stands.
+#[derive(Clone, Debug, PartialEq)]
+enum Phase {
+    /// The lock screen is in front.
+    Locked,
+    /// The records are being read: the kept list, or "reading".
+    Waiting,
+    /// The store could not be opened or read.
+    Failed(crate::storage::StorageError),
+    /// No village yet.
+    FirstRun,
+    /// The live list.
+    Live,
 }
 
 /// How the working list is arranged.
@@ -259,55 +287,75 @@ struct Base {
 }
 
 impl Base {
-    fn new(data: &Dataset, date: NaiveDate) -> Base {
-        let list = today_list(data, date, &Rules::default());
-        let people: HashMap<Id, (&str, Option<&str>)> = data
-            .persons
-            .iter()
-            .map(|p| (p.id, (p.name.as_str(), p.phone.as_deref())))
-            .collect();
-        let houses: HashMap<Id, House> = data
+    /// The list from every record, at once (the tests).
+    #[cfg(test)]
+    fn new(data: &fieldbook_core::Dataset, date: NaiveDate) -> Base {
+        let rules = fieldbook_core::rules::Rules::default();
+        let list = fieldbook_core::rules::today_list(data, date, &rules);
+        Base::of(list, &Records::new(data.clone()), date)
+    }
+
+    /// `list` (the live Today list of `date`) with its people's names and
+    /// households looked up in `records`: only those the list names.
+    fn of(list: TodayList, records: &Records, date: NaiveDate) -> Base {
+        // Any person (a deleted one's task keeps her name).
+        let person = |id: Id| {
+            records
+                .person(id)
+                .or_else(|| records.dataset().persons.iter().find(|p| p.id == id))
+        };
+        let mut houses: HashMap<Id, Option<House>> = HashMap::new();
+        let mut house = |id: Id| -> Option<House> {
+            houses
+                .entry(id)
+                .or_insert_with(|| {
+                    let h = records.household(id)?;
+                    let head = h
+                        .head_person_id
+                        .and_then(person)
+                        .map(|p| p.name.clone())
+                        .unwrap_or_default();
+                    Some(House {
+                        id: h.id,
+                        number: h.number.clone(),
+                        group: h
+                            .group
+                            .as_deref()
+                            .map(str::trim)
+                            .filter(|g| !g.is_empty())
+                            .map(str::to_string),
+                        head,
+                        address: h.address.clone().filter(|a| !a.trim().is_empty()),
+                        phone: h.phone.clone().filter(|p| !p.trim().is_empty()),
+                    })
+                })
+                .clone()
+        };
+        let mut groups: Vec<String> = records
+            .dataset()
             .households
             .iter()
             .filter(|h| !h.deleted)
             .map(|h| {
-                let head = h
-                    .head_person_id
-                    .and_then(|id| people.get(&id))
-                    .map(|(name, _)| name.to_string())
-                    .unwrap_or_default();
-                let house = House {
-                    id: h.id,
-                    number: h.number.clone(),
-                    group: h
-                        .group
-                        .as_deref()
-                        .map(str::trim)
-                        .filter(|g| !g.is_empty())
-                        .map(str::to_string),
-                    head,
-                    address: h.address.clone().filter(|a| !a.trim().is_empty()),
-                    phone: h.phone.clone().filter(|p| !p.trim().is_empty()),
-                };
-                (h.id, house)
+                h.group
+                    .as_deref()
+                    .map(str::trim)
+                    .unwrap_or_default()
+                    .to_string()
             })
-            .collect();
-        let mut groups: Vec<String> = houses
-            .values()
-            .map(|h| h.group.clone().unwrap_or_default())
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
         groups.sort_by_cached_key(|g| GroupKey::of(Some(g.as_str())));
-        let lines = |tasks: Vec<Task>| -> Vec<Line> {
+        let mut lines = |tasks: Vec<Task>| -> Vec<Line> {
             tasks
                 .into_iter()
                 .filter_map(|task| {
-                    let house = houses.get(&task.household_id)?.clone();
+                    let house = house(task.household_id)?;
                     let (person, phone) = task
                         .person_id
-                        .and_then(|id| people.get(&id))
-                        .map(|(name, phone)| (name.to_string(), phone.map(str::to_string)))
+                        .and_then(person)
+                        .map(|p| (p.name.clone(), p.phone.clone()))
                         .unwrap_or_default();
                     Some(Line {
                         task,
@@ -425,9 +473,13 @@ fn cards(working: &[Line], set_aside: &[Line], upcoming: &[Line]) -> Vec<Card> {
 #[component]
 fn LiveToday(filter: RwSignal<Filter>) -> impl IntoView {
     let state = use_app_state();
+    // Left open overnight: a new day's list.
+    state.roll_today();
+    // The live list, with names and houses from the households list.
     let base = Memo::new(move |_| {
         let date = today();
-        state.data.with(|d| Base::new(d, date))
+        let list = state.today_list().get().unwrap_or_default();
+        state.with_list(|r| Base::of(list, r, date))
     });
     let shown = Memo::new(move |_| base.with(|b| filter.with(|f| b.show(f))));
     Effect::new(move |_| shown.with(|list| state.keep_today(list.first_pages())));

@@ -9,8 +9,8 @@ use fieldbook_core::model::{
 use fieldbook_core::rules::{Rules, TaskStatus, tasks_between};
 use fieldbook_core::validate::validate_visit;
 use fieldbook_core::visit_context::{
-    close_paren, colon, due_task, full_date, last_visit_of_kind, open_paren, outcome_words,
-    suggested_come_back, why_due,
+    close_paren, colon, due_task, full_date, open_paren, outcome_words, suggested_come_back,
+    why_due,
 };
 use fieldbook_core::{Dataset, Person};
 use leptos::prelude::*;
@@ -109,9 +109,7 @@ pub fn VisitPage() -> impl IntoView {
     // (`/visit/new?person=…&kind=…`).
     let before = Memo::new(move |_| {
         let id = super::id_param(params, "id")?;
-        state
-            .data
-            .with(|d| d.visits.iter().find(|v| v.id == id && !v.deleted).cloned())
+        state.with_visit(id, |r| r.visit(id).cloned())
     });
     let person_id = move || {
         before
@@ -121,7 +119,7 @@ pub fn VisitPage() -> impl IntoView {
     };
     let person = Memo::new(move |_| {
         let id = person_id()?;
-        state.data.with(|d| d.person(id).cloned())
+        state.with_person(id, |r| r.person(id).cloned())
     });
     let initial_kind = query
         .read_untracked()
@@ -140,7 +138,16 @@ pub fn VisitPage() -> impl IntoView {
     // Whether a stored visit is shown, not the visit itself: saving a
     // correction must not rebuild the form under the worker's hands.
     let has_before = Memo::new(move |_| before.with(Option::is_some));
-    move || match (person.get(), has_before.get()) {
+    // A stored visit asked for while the cold start still reads the visits.
+    let reading = move || params.read().get("id").is_some() && !state.history_ready();
+    move || {
+        match (person.get(), has_before.get()) {
+        (None, _) if reading() => view! {
+            <section class="section">
+                <p class="hint history-loading" data-testid="history-loading">{move || i18n.t(Key::HistoryLoading)}</p>
+            </section>
+        }
+        .into_any(),
         (None, _) => view! {
             <section class="section">
                 <p class="error" role="alert">{move || i18n.t(Key::PersonNotFound)}</p>
@@ -156,6 +163,7 @@ pub fn VisitPage() -> impl IntoView {
             let initial_kind = before.as_ref().map_or(initial_kind, |v| v.kind);
             view! { <VisitForm person initial_kind before from=from.clone()/> }.into_any()
         }
+    }
     }
 }
 
@@ -235,9 +243,7 @@ fn VisitContext(
     let i18n = use_i18n();
     let state = use_app_state();
     let zh = move || i18n.lang() == Lang::ZhCn;
-    let household = state
-        .data
-        .with_untracked(|d| d.household(person.household_id).cloned());
+    let household = state.with_records(|r| r.household(person.household_id).cloned());
     let number = household
         .as_ref()
         .map(|h| h.number.clone())
@@ -246,18 +252,25 @@ fn VisitContext(
     let age = person.age_on(today());
     let method = person.contraception.as_ref().map(|c| (c.method, c.start));
     let id = person.id;
+    // Her visits by (date, id): the last of this kind is the last one.
     let last = Memo::new(move |_| {
         let k = kind.get();
-        state
-            .data
-            .with(|d| last_visit_of_kind(d, id, k, except).cloned())
+        state.with_person(id, |r| {
+            r.visits_of(id)
+                .into_iter()
+                .rev()
+                .find(|v| v.kind == k && Some(v.id) != except)
+                .cloned()
+        })
     });
     let due = Memo::new(move |_| {
         let k = kind.get();
-        state
-            .data
-            .with(|d| due_task(d, id, k, today(), &Rules::default()))
+        state.with_person(id, |r| {
+            due_task(r.dataset(), id, k, today(), &Rules::default())
+        })
     });
+    // Both need every visit: until the cold start has read them, they say so.
+    let reading = move || !state.history_ready();
     view! {
         <dl class="visit-context" data-testid="visit-context">
             <dt>{move || i18n.t(Key::HouseholdNumber)}</dt>
@@ -284,6 +297,7 @@ fn VisitContext(
             <dt>{move || i18n.t(Key::LastVisitOfKind)}</dt>
             <dd data-testid="context-last">
                 {move || match last.get() {
+                    _ if reading() => i18n.t(Key::HistoryLoading).to_string(),
                     None => i18n.t(Key::NoneYet).to_string(),
                     Some(v) => format!("{}{}{}", date_words(v.date, i18n), colon(zh()), outcome_words(&v, zh())),
                 }}
@@ -291,6 +305,7 @@ fn VisitContext(
             <dt>{move || i18n.t(Key::WhyDue)}</dt>
             <dd data-testid="context-why">
                 {move || match due.get() {
+                    _ if reading() => i18n.t(Key::HistoryLoading).to_string(),
                     None => i18n.t(Key::NoTaskOfKind).to_string(),
                     Some(task) => why_due(&task, zh()),
                 }}
@@ -429,8 +444,7 @@ fn VisitForm(
             return;
         }
         let suggestion = state
-            .data
-            .with_untracked(|d| person.with_value(|p| suggested_next_visit(d, p, k, day)));
+            .with_records(|r| person.with_value(|p| suggested_next_visit(r.dataset(), p, k, day)));
         next_visit.set(suggestion.map(|d| d.to_string()).unwrap_or_default());
     });
 
@@ -504,9 +518,7 @@ fn VisitForm(
         } else {
             visit
         };
-        let found = state
-            .data
-            .with_untracked(|d| validate_visit(&visit, d, today()));
+        let found = state.with_records(|r| validate_visit(&visit, r.dataset(), today()));
         problems.set(found.clone());
         if !found.is_empty() {
             return;

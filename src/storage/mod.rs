@@ -2,7 +2,9 @@
 //!
 //! Contract the pages rely on:
 //! - [`Store::open`] opens (and migrates) the database; one per app.
-//! - [`Store::load`] reads every record into a [`Dataset`].
+//! - [`Store::load`] reads every record into a [`Dataset`]; a cold start
+//!   reads in phases instead ([`Store::load_without_visits`], then
+//!   [`Store::load_visits_after`] a chunk at a time: `load.rs`).
 //! - [`Store::save`] writes one record and its outbox changes in ONE
 //!   transaction: either both are stored or neither.
 //! - [`Store::import`] takes in a merged backup in one transaction.
@@ -45,6 +47,7 @@
 
 mod error;
 mod idb;
+mod load;
 mod lock;
 mod restore_store;
 mod schema;
