@@ -78,11 +78,7 @@ impl Fire {
 impl Triggers {
     /// The household's trigger, made on first use.
     fn household(&self, id: Id) -> ArcTrigger {
-        self.households
-            .borrow_mut()
-            .entry(id)
-            .or_insert_with(ArcTrigger::new)
-            .clone()
+        self.households.borrow_mut().entry(id).or_default().clone()
     }
 
     /// The triggers `touched` fires.

@@ -273,57 +273,60 @@ impl AppState {
     /// the visits now (then the app is ready), the visits and the live
     /// Today list in the background.
     pub(crate) async fn read_records(&self, store: &Store) -> Result<(), StorageError> {
+        // The first chunk of visits is read while the rest is decoded.
+        let first = store.visits_after(None, VISIT_CHUNK)?;
         let data = store.load_without_visits().await?;
-        let unsynced = store.unsynced_records().await?;
-        let conflicts = store.conflicts().await?.len();
         self.reset(Records::new(data), false);
-        self.unsynced.set(unsynced);
-        self.conflicts.set(conflicts);
         self.status.set(LoadStatus::Ready);
         crate::mark("fieldbook:records-usable");
         let state = *self;
         let store = store.clone();
         let generation = self.generation.get_value();
         leptos::task::spawn_local(async move {
-            if let Err(error) = state.read_history(&store, generation).await {
-                if state.generation.get_value() == generation {
-                    web_sys::console::warn_1(&format!("reading the visits: {error:?}").into());
-                    state.status.set(LoadStatus::Failed(error));
-                }
+            // The counts the settings page shows, after the first screen.
+            state.refresh_counts(&store).await;
+            if let Err(error) = state.read_history(&store, first, generation).await
+                && state.generation.get_value() == generation
+            {
+                web_sys::console::warn_1(&format!("reading the visits: {error:?}").into());
+                state.status.set(LoadStatus::Failed(error));
             }
         });
         Ok(())
     }
 
     /// The background part of [`read_records`](AppState::read_records):
-    /// the visits a chunk at a time, then the Today index a few households
-    /// at a time, yielding between. Stops quietly once the records were
-    /// replaced (a lock, an erase).
-    async fn read_history(&self, store: &Store, generation: u64) -> Result<(), StorageError> {
+    /// the visits a chunk at a time (the next chunk's read under way while
+    /// one is decoded; input is handled between chunks), then the Today
+    /// index a few households at a time, yielding between. Stops quietly
+    /// once the records were replaced (a lock, an erase).
+    async fn read_history(
+        &self,
+        store: &Store,
+        first: impl std::future::Future<Output = Result<js_sys::Array, StorageError>>,
+        generation: u64,
+    ) -> Result<(), StorageError> {
         let current = || self.generation.get_value() == generation;
         let delay: i32 =
             <gloo_storage::LocalStorage as gloo_storage::Storage>::get::<i32>(HISTORY_DELAY_KEY)
                 .unwrap_or(0);
-        let mut after = None;
+        let mut pending: std::pin::Pin<Box<dyn std::future::Future<Output = _>>> = Box::pin(first);
         loop {
-            yield_now().await;
-            if delay > 0 {
-                sleep_ms(delay).await;
-            }
-            if !current() {
-                return Ok(());
-            }
-            let chunk = match store.load_visits_after(after, VISIT_CHUNK).await {
-                Ok(chunk) => chunk,
+            let list = match pending.await {
+                Ok(list) => list,
                 Err(_) if !current() => return Ok(()),
                 Err(error) => return Err(error),
             };
             if !current() {
                 return Ok(());
             }
-            let Some(last) = chunk.last() else { break };
-            after = Some(last.id);
-            let full = chunk.len() == VISIT_CHUNK as usize;
+            let more = list.length() == VISIT_CHUNK;
+            let next = if more {
+                Some(store.visits_after(crate::storage::last_id(&list), VISIT_CHUNK)?)
+            } else {
+                None
+            };
+            let chunk = store.decode_visits(&list)?;
             self.live.update_value(|l| {
                 // What a save, an import or a sync put in since the read
                 // began is newer than (or the same as) what was read.
@@ -336,9 +339,12 @@ impl AppState {
                 // history is whole.
                 let _ = l.load(fresh);
             });
-            if !full {
-                break;
+            crate::mark("fieldbook:visits-chunk");
+            let Some(next) = next else { break };
+            if delay > 0 {
+                sleep_ms(delay).await;
             }
+            pending = Box::pin(next);
         }
         crate::mark("fieldbook:records-read");
         // The Today index, a few households at a time.

@@ -71,6 +71,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbDatabase;
 
 pub use error::StorageError;
+pub use load::last_id;
 pub use lock::{LockError, Recovery};
 pub use schema::{DB_NAME, DB_VERSION};
 pub use seal::{LockInfo, LockMode};
