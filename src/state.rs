@@ -212,9 +212,10 @@ impl AppState {
         self.history.get()
     }
 
-    /// The live Today list (subscribes); `None` until every record is read.
-    pub fn today_list(&self) -> ReadSignal<Option<TodayList>> {
-        self.today_list.read_only()
+    /// `f` over the live Today list (subscribes); `None` until every
+    /// record is read.
+    pub fn with_today<T>(&self, f: impl FnOnce(&Option<TodayList>) -> T) -> T {
+        self.today_list.with(f)
     }
 
     /// Builds the Today list again when the day has changed since it was

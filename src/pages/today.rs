@@ -58,7 +58,7 @@ pub fn TodayPage() -> impl IntoView {
     // The live list exists once every record is read; until then (the
     // store opening, the visits being read) the kept one or "reading"
     // shows, drawn once for both.
-    let live = Memo::new(move |_| state.today_list().with(Option::is_some));
+    let live = Memo::new(move |_| state.with_today(Option::is_some));
     let phase = Memo::new(move |_| match state.status.get() {
         LoadStatus::Locked => Phase::Locked,
         LoadStatus::Loading => Phase::Waiting,
@@ -478,7 +478,7 @@ fn LiveToday(filter: RwSignal<Filter>) -> impl IntoView {
     // The live list, with names and houses from the households list.
     let base = Memo::new(move |_| {
         let date = today();
-        let list = state.today_list().get().unwrap_or_default();
+        let list = state.with_today(|list| list.clone().unwrap_or_default());
         state.with_list(|r| Base::of(list, r, date))
     });
     let shown = Memo::new(move |_| base.with(|b| filter.with(|f| b.show(f))));
