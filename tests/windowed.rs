@@ -96,7 +96,15 @@ fn height(selector: &str) -> f64 {
         .sum()
 }
 
+// The tests share the window and its scroll position: one test runs them
+// one after the other.
 #[wasm_bindgen_test]
+async fn windowed_lists() {
+    a_long_list_draws_only_a_window_and_the_spacers_keep_its_height().await;
+    a_changed_list_keeps_the_nodes_of_the_rows_it_still_holds().await;
+    a_focused_row_stays_drawn_when_it_scrolls_out_of_the_window().await;
+}
+
 async fn a_long_list_draws_only_a_window_and_the_spacers_keep_its_height() {
     let items = RwSignal::new((0..2000).collect::<Vec<u32>>());
     let _mounted = mount(items);
@@ -135,7 +143,6 @@ async fn a_long_list_draws_only_a_window_and_the_spacers_keep_its_height() {
     assert!((at - 1010.0 * ROW).abs() < 1.0, "{at}");
 }
 
-#[wasm_bindgen_test]
 async fn a_changed_list_keeps_the_nodes_of_the_rows_it_still_holds() {
     let items = RwSignal::new((0..500).collect::<Vec<u32>>());
     let _mounted = mount(items);
@@ -162,17 +169,18 @@ async fn a_changed_list_keeps_the_nodes_of_the_rows_it_still_holds() {
     assert!((height("#list > li") - 500.0 * ROW).abs() < 1.0);
 }
 
-#[wasm_bindgen_test]
 async fn a_focused_row_stays_drawn_when_it_scrolls_out_of_the_window() {
     let items = RwSignal::new((0..2000).collect::<Vec<u32>>());
     let _mounted = mount(items);
     settle(100).await;
     let focused: HtmlElement = row(2).unwrap().unchecked_into();
     focused.focus().unwrap();
+    let active = || document().active_element().and_then(|a| a.get_attribute("data-key"));
+    assert_eq!(active().as_deref(), Some("2"), "focused");
     window().scroll_to_with_x_and_y(0.0, 1500.0 * ROW);
     settle(200).await;
     assert!(row(1).is_none(), "its neighbours left the page");
-    let still = row(2).expect("the focused row is still drawn");
+    let still = row(2).unwrap_or_else(|| panic!("the focused row is still drawn: {:?}", active()));
     assert!(still.is_same_node(Some(&focused)));
     assert!(
         document()

@@ -116,6 +116,10 @@ struct Layout<K> {
     guess: f64,
     /// The focused row's key, kept rendered.
     pinned: Option<K>,
+    /// The focused element, when the window just moved around it: the
+    /// keyed diff may move its row in the page, which blurs it; it is
+    /// focused again (without scrolling).
+    refocus: Option<web_sys::Element>,
 }
 
 impl<K: Eq + Hash + Clone> Layout<K> {
@@ -190,6 +194,7 @@ where
         offsets: vec![0.0],
         guess: estimate,
         pinned: None,
+        refocus: None,
     }));
     // Before the list is in the page: the first screenful.
     let first = (screen_height() * (1.0 + MARGIN_SCREENS) / estimate.max(1.0)).ceil() as usize;
@@ -253,6 +258,9 @@ where
             };
             let mut layout = layout.borrow_mut();
             let layout = &mut *layout;
+            if let Some(el) = layout.refocus.take() {
+                refocus(&el);
+            }
             let now = shown.get_untracked();
             let n = layout.len();
             // Which items the rendered elements are, in order.
@@ -268,6 +276,7 @@ where
             let active = document().active_element();
             let mut changed = false;
             let mut pinned = None;
+            let mut focused = None;
             if elements.len() == order.len() {
                 for ((el, height), i) in elements.iter().zip(&order) {
                     let key = layout.keys[*i].clone();
@@ -276,8 +285,9 @@ where
                         let old = layout.heights.insert(key.clone(), height);
                         changed |= old.is_none_or(|o| (o - height).abs() > 0.5);
                     }
-                    if active.as_ref().is_some_and(|a| el.contains(Some(a))) {
+                    if let Some(a) = active.as_ref().filter(|a| el.contains(Some(a))) {
                         pinned = Some(key);
+                        focused = Some(a.clone());
                     }
                     set_aria(el, rows, *i, n);
                 }
@@ -315,6 +325,9 @@ where
                 return false;
             }
             let moved = (next.start, next.end, next.pinned) != (now.start, now.end, now.pinned);
+            if moved {
+                layout.refocus = focused;
+            }
             shown.set(next);
             moved
         }
@@ -482,6 +495,21 @@ type Holder = StoredValue<Option<web_sys::Element>, LocalStorage>;
 /// A directive: keeps the element in `holder`.
 fn hold(el: web_sys::Element, holder: Holder) {
     holder.set_value(Some(el));
+}
+
+/// Focuses `el` again if the focus fell to the page (its row was moved),
+/// without scrolling to it.
+fn refocus(el: &web_sys::Element) {
+    let lost = document()
+        .active_element()
+        .is_none_or(|a| document().body().is_some_and(|b| a == *b.unchecked_ref::<web_sys::Element>()));
+    if lost && el.is_connected() {
+        if let Some(el) = el.dyn_ref::<web_sys::HtmlElement>() {
+            let options = web_sys::FocusOptions::new();
+            options.set_prevent_scroll(true);
+            let _ = el.focus_with_options(&options);
+        }
+    }
 }
 
 /// The window's inner height, in CSS pixels.
