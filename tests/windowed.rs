@@ -103,6 +103,7 @@ async fn windowed_lists() {
     a_long_list_draws_only_a_window_and_the_spacers_keep_its_height().await;
     a_changed_list_keeps_the_nodes_of_the_rows_it_still_holds().await;
     a_focused_row_stays_drawn_when_it_scrolls_out_of_the_window().await;
+    a_row_whose_item_changed_is_drawn_anew().await;
 }
 
 async fn a_long_list_draws_only_a_window_and_the_spacers_keep_its_height() {
@@ -197,4 +198,43 @@ async fn a_focused_row_stays_drawn_when_it_scrolls_out_of_the_window() {
         .top();
     let at = still.get_bounding_client_rect().top() - list_top;
     assert!((at - 2.0 * ROW).abs() < 1.0, "{at}");
+}
+
+async fn a_row_whose_item_changed_is_drawn_anew() {
+    // Items keyed by their number, with a text that may change.
+    let items = RwSignal::new(
+        (0..300)
+            .map(|n| (n, format!("v{n}")))
+            .collect::<Vec<(u32, String)>>(),
+    );
+    let root: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    document().body().unwrap().append_child(&root).unwrap();
+    let owner = Owner::new();
+    let handle = owner.with(|| {
+        leptos::mount::mount_to(root.clone(), move || {
+            view! {
+                <ul id="list">
+                    <Windowed
+                        items
+                        key=|item: &(u32, String)| item.0
+                        row=|(n, text): (u32, String)| view! { <li class="row" data-key=n.to_string()>{text}</li> }
+                        estimate=ROW
+                    />
+                </ul>
+            }
+        })
+    });
+    let _mounted = Mounted {
+        root,
+        owner,
+        handle: Some(Box::new(handle)),
+    };
+    settle(100).await;
+    let (four, five) = (row(4).unwrap(), row(5).unwrap());
+    items.update(|v| v[5].1 = "changed".into());
+    settle(100).await;
+    assert!(row(4).unwrap().is_same_node(Some(&four)), "an unchanged row stays");
+    let now = row(5).unwrap();
+    assert_eq!(now.text_content().as_deref(), Some("changed"));
+    assert!(!now.is_same_node(Some(&five)), "a changed row is drawn anew");
 }

@@ -45,8 +45,10 @@ pub enum Rows {
     Block,
 }
 
-/// How far beyond the screen rows are rendered, in screen heights.
-const MARGIN_SCREENS: f64 = 1.0;
+/// How far beyond the screen rows are rendered, above and below, in screen
+/// heights: a fling on a phone stays inside the drawn rows for a frame or
+/// two, and a route's next houses are in the page.
+const MARGIN_SCREENS: f64 = 2.0;
 
 thread_local! {
     static PRINTING: RefCell<Option<ArcRwSignal<bool>>> = const { RefCell::new(None) };
