@@ -336,14 +336,16 @@ fn PeopleDetail(rate: StoredValue<Indicator>) -> impl IntoView {
             leptos::logging::warn!("CSV download failed: {error:?}");
         }
     };
-    // Windowed (a rate over the village lists hundreds), keyed by person.
+    // Keyed by person. The missing, the list worked from, are windowed (a
+    // rate over the village lists hundreds); those counted, folded away and
+    // searched with the browser's find, are all in the page.
     let person_key = |row: &PersonRow| row.person_id;
     let person_line = |row: PersonRow| view! { <PersonLine row/> };
     let missing_rows = view! {
         <Windowed items=Signal::stored(missing.get_value()) key=person_key row=person_line estimate=PERSON_ESTIMATE/>
     };
     let counted_rows = view! {
-        <Windowed items=Signal::stored(counted) key=person_key row=person_line estimate=PERSON_ESTIMATE/>
+        <For each=move || counted.clone() key=person_key children=person_line/>
     };
     view! {
         <div class="rate-detail" data-testid="rate-detail">
