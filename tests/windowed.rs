@@ -92,7 +92,11 @@ fn height(selector: &str) -> f64 {
     let all = document().query_selector_all(selector).unwrap();
     (0..all.length())
         .filter_map(|i| all.item(i))
-        .map(|n| n.unchecked_into::<Element>().get_bounding_client_rect().height())
+        .map(|n| {
+            n.unchecked_into::<Element>()
+                .get_bounding_client_rect()
+                .height()
+        })
         .sum()
 }
 
@@ -118,8 +122,14 @@ async fn a_long_list_draws_only_a_window_and_the_spacers_keep_its_height() {
         drawn.len()
     );
     assert_eq!(drawn[0].get_attribute("data-key").as_deref(), Some("0"));
-    assert_eq!(drawn[0].get_attribute("aria-posinset").as_deref(), Some("1"));
-    assert_eq!(drawn[0].get_attribute("aria-setsize").as_deref(), Some("2000"));
+    assert_eq!(
+        drawn[0].get_attribute("aria-posinset").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        drawn[0].get_attribute("aria-setsize").as_deref(),
+        Some("2000")
+    );
     // Rows and spacers together are as high as the whole list.
     let whole = height("#list > li");
     assert!((whole - 2000.0 * ROW).abs() < 1.0, "{whole}");
@@ -131,7 +141,10 @@ async fn a_long_list_draws_only_a_window_and_the_spacers_keep_its_height() {
     settle(200).await;
     assert!(row(0).is_none(), "the first row left the page");
     let there = row(1010).expect("the rows on screen are drawn");
-    assert_eq!(there.get_attribute("aria-posinset").as_deref(), Some("1011"));
+    assert_eq!(
+        there.get_attribute("aria-posinset").as_deref(),
+        Some("1011")
+    );
     assert!(rows().len() < 300);
     assert!((height("#list > li") - 2000.0 * ROW).abs() < 1.0);
     // Where it belongs in the list.
@@ -176,7 +189,11 @@ async fn a_focused_row_stays_drawn_when_it_scrolls_out_of_the_window() {
     settle(100).await;
     let focused: HtmlElement = row(2).unwrap().unchecked_into();
     focused.focus().unwrap();
-    let active = || document().active_element().and_then(|a| a.get_attribute("data-key"));
+    let active = || {
+        document()
+            .active_element()
+            .and_then(|a| a.get_attribute("data-key"))
+    };
     assert_eq!(active().as_deref(), Some("2"), "focused");
     window().scroll_to_with_x_and_y(0.0, 1500.0 * ROW);
     settle(200).await;
@@ -233,8 +250,14 @@ async fn a_row_whose_item_changed_is_drawn_anew() {
     let (four, five) = (row(4).unwrap(), row(5).unwrap());
     items.update(|v| v[5].1 = "changed".into());
     settle(100).await;
-    assert!(row(4).unwrap().is_same_node(Some(&four)), "an unchanged row stays");
+    assert!(
+        row(4).unwrap().is_same_node(Some(&four)),
+        "an unchanged row stays"
+    );
     let now = row(5).unwrap();
     assert_eq!(now.text_content().as_deref(), Some("changed"));
-    assert!(!now.is_same_node(Some(&five)), "a changed row is drawn anew");
+    assert!(
+        !now.is_same_node(Some(&five)),
+        "a changed row is drawn anew"
+    );
 }

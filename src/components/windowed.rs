@@ -28,8 +28,8 @@ use std::hash::Hash;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 use send_wrapper::SendWrapper;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 /// What the rows are, for the spacers' element and the rows' ARIA.
@@ -398,7 +398,8 @@ where
     // The items drawn last, with their versions: a row whose item changed
     // under the same key gets a new version, so the `<For>` draws it anew;
     // an unchanged row keeps its node.
-    let drawn: StoredValue<HashMap<K, (T, u32)>, LocalStorage> = StoredValue::new_local(HashMap::new());
+    let drawn: StoredValue<HashMap<K, (T, u32)>, LocalStorage> =
+        StoredValue::new_local(HashMap::new());
     let each = move || {
         let w = shown.get();
         let slots = items.with(|items| {
@@ -417,28 +418,29 @@ where
             }
             slots
         });
-        drawn.try_update_value(|drawn| {
-            let mut now = HashMap::with_capacity(slots.len());
-            let keyed = slots
-                .into_iter()
-                .map(|slot| match slot {
-                    Slot::Row(t) => {
-                        let k = key_of(&t);
-                        let version = match drawn.remove(&k) {
-                            Some((old, v)) if old == t => v,
-                            Some((_, v)) => v.wrapping_add(1),
-                            None => 0,
-                        };
-                        now.insert(k.clone(), (t.clone(), version));
-                        (SlotKey::Row(k, version), Some(t))
-                    }
-                    Slot::Gap => (SlotKey::Gap, None),
-                })
-                .collect::<Vec<_>>();
-            *drawn = now;
-            keyed
-        })
-        .unwrap_or_default()
+        drawn
+            .try_update_value(|drawn| {
+                let mut now = HashMap::with_capacity(slots.len());
+                let keyed = slots
+                    .into_iter()
+                    .map(|slot| match slot {
+                        Slot::Row(t) => {
+                            let k = key_of(&t);
+                            let version = match drawn.remove(&k) {
+                                Some((old, v)) if old == t => v,
+                                Some((_, v)) => v.wrapping_add(1),
+                                None => 0,
+                            };
+                            now.insert(k.clone(), (t.clone(), version));
+                            (SlotKey::Row(k, version), Some(t))
+                        }
+                        Slot::Gap => (SlotKey::Gap, None),
+                    })
+                    .collect::<Vec<_>>();
+                *drawn = now;
+                keyed
+            })
+            .unwrap_or_default()
     };
     let slot_key = |(k, _): &(SlotKey<K>, Option<T>)| k.clone();
     let children = move |(_, t): (SlotKey<K>, Option<T>)| match t {
@@ -502,15 +504,18 @@ fn hold(el: web_sys::Element, holder: Holder) {
 /// Focuses `el` again if the focus fell to the page (its row was moved),
 /// without scrolling to it.
 fn refocus(el: &web_sys::Element) {
-    let lost = document()
-        .active_element()
-        .is_none_or(|a| document().body().is_some_and(|b| a == *b.unchecked_ref::<web_sys::Element>()));
-    if lost && el.is_connected() {
-        if let Some(el) = el.dyn_ref::<web_sys::HtmlElement>() {
-            let options = web_sys::FocusOptions::new();
-            options.set_prevent_scroll(true);
-            let _ = el.focus_with_options(&options);
-        }
+    let lost = document().active_element().is_none_or(|a| {
+        document()
+            .body()
+            .is_some_and(|b| a == *b.unchecked_ref::<web_sys::Element>())
+    });
+    if let Some(el) = el
+        .dyn_ref::<web_sys::HtmlElement>()
+        .filter(|el| lost && el.is_connected())
+    {
+        let options = web_sys::FocusOptions::new();
+        options.set_prevent_scroll(true);
+        let _ = el.focus_with_options(&options);
     }
 }
 

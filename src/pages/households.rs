@@ -3,8 +3,8 @@
 //! households stays smooth; and a
 //! household's page with its people and their visits.
 
-use fieldbook_core::search::{FlagFilter, HouseholdIndex};
 use fieldbook_core::model::Id;
+use fieldbook_core::search::{FlagFilter, HouseholdIndex};
 use fieldbook_core::{Household, Person};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
