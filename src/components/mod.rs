@@ -11,6 +11,7 @@ mod lock_screen;
 mod section_page;
 mod sync_panel;
 mod update_banner;
+mod windowed;
 
 pub use bottom_nav::BottomNav;
 pub use change_password::ChangePasswordForm;
@@ -23,3 +24,4 @@ pub use lock_screen::LockScreen;
 pub use section_page::SectionPage;
 pub use sync_panel::{LoginForm, SyncBadge, SyncPanel, local_time};
 pub use update_banner::UpdateBanner;
+pub use windowed::{Rows, Windowed, print_all};

@@ -49,15 +49,24 @@ pub fn ConflictsPage() -> impl IntoView {
         };
         format!("{device} · {}", i18n.moment(change.ts.wall_ms as f64))
     };
+    // One list kept across reloads: a settled conflict's row goes, the
+    // others stay as they are.
     let rows = move || {
-        let items = list.get().unwrap_or_default();
-        if items.is_empty() {
-            return view! { <p data-testid="no-conflicts">{i18n.t(Key::NoConflicts)}</p> }
-                .into_any();
-        }
-        items
-            .into_iter()
-            .map(|conflict| {
+        let none = move || list.get().unwrap_or_default().is_empty();
+        // Keyed by the field of the record and the two changes that met.
+        let key = |c: &Conflict| {
+            (
+                c.record,
+                c.field.clone(),
+                (c.kept.device, c.kept.seq),
+                (c.lost.device, c.lost.seq),
+            )
+        };
+        view! {
+            <Show when=none>
+                <p data-testid="no-conflicts">{i18n.t(Key::NoConflicts)}</p>
+            </Show>
+            <For each=move || list.get().unwrap_or_default() key children=move |conflict: Conflict| {
                 let what = state.with_all(|r| describe_record(r, &conflict.kept));
                 let (keep, other) = (conflict.clone(), conflict.clone());
                 let kept_value = conflict.kept.value.clone();
@@ -83,9 +92,8 @@ pub fn ConflictsPage() -> impl IntoView {
                         </button>
                     </div>
                 }
-            })
-            .collect_view()
-            .into_any()
+            }/>
+        }
     };
     view! {
         <SectionPage slug="conflicts" title=Key::ConflictsTitle intro=Key::ConflictsIntro>

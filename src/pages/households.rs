@@ -1,8 +1,9 @@
 //! 住户: the household list with search (name, number, pinyin initials) and
-//! filters, paged so a village of a thousand households stays smooth; and a
+//! filters, windowed (the rows on screen drawn) so a village of a thousand
+//! households stays smooth; and a
 //! household's page with its people and their visits.
 
-use fieldbook_core::model::VisitKind;
+use fieldbook_core::model::{Id, VisitKind};
 use fieldbook_core::search::FlagFilter;
 use fieldbook_core::{Household, Person};
 use leptos::prelude::*;
@@ -14,13 +15,13 @@ use fieldbook_core::visit_context::{
     visit_kinds_for,
 };
 
-use crate::components::SectionPage;
+use crate::components::{SectionPage, Windowed};
 use crate::i18n::{Key, Lang, use_i18n};
 use crate::pages::visit_kind_slug;
 use crate::state::{today, use_app_state};
 
-/// How many households the list renders before "show more".
-const PAGE: usize = 50;
+/// A household row's height before one is measured, in CSS pixels.
+const ROW_ESTIMATE: f64 = 64.0;
 
 fn flag_filters() -> [(FlagFilter, Key, &'static str); 4] {
     [
@@ -47,7 +48,6 @@ pub fn HouseholdsPage() -> impl IntoView {
     let query = RwSignal::new(String::new());
     let group = RwSignal::new(None::<String>);
     let flag = RwSignal::new(None::<FlagFilter>);
-    let shown = RwSignal::new(PAGE);
 
     // The search index is the records' own (kept up to date in place);
     // searched again when the list changes.
@@ -68,33 +68,23 @@ pub fn HouseholdsPage() -> impl IntoView {
                 .unwrap_or_default()
         })
     });
-    Effect::new(move |_| {
-        query.track();
-        group.track();
-        flag.track();
-        shown.set(PAGE);
-    });
-
-    let rows = move || {
-        let ids: Vec<_> = matches.with(|m| m.iter().take(shown.get()).copied().collect());
-        state.with_list(|r| {
-            ids.into_iter()
-                .filter_map(|id| r.household(id))
-                .map(|h| {
+    // One row per household, keyed by its id.
+    let row = move |id: Id| {
+        move || {
+            state.with_household(id, |r| {
+                r.household(id).map(|h| {
                     let members: Vec<String> =
                         r.members(h.id).into_iter().map(|p| p.name.clone()).collect();
                     view! {
-                        <li>
-                            <a class="household-row" href=format!("/households/{}", h.id) data-testid="household-row">
-                                <span class="household-number">{h.number.clone()}</span>
-                                <span class="household-group">{h.group.clone().unwrap_or_default()}</span>
-                                <span class="household-members">{members.join("、")}</span>
-                            </a>
-                        </li>
+                        <a class="household-row" href=format!("/households/{}", h.id) data-testid="household-row">
+                            <span class="household-number">{h.number.clone()}</span>
+                            <span class="household-group">{h.group.clone().unwrap_or_default()}</span>
+                            <span class="household-members">{members.join("、")}</span>
+                        </a>
                     }
                 })
-                .collect_view()
-        })
+            })
+        }
     };
 
     view! {
@@ -139,12 +129,9 @@ pub fn HouseholdsPage() -> impl IntoView {
             <Show when=move || matches.with(Vec::is_empty)>
                 <p class="empty">{move || i18n.t(Key::NoMatches)}</p>
             </Show>
-            <ul class="household-list">{rows}</ul>
-            <Show when=move || { shown.get() < matches.with(Vec::len) }>
-                <button class="more" on:click=move |_| shown.update(|n| *n += PAGE)>
-                    {move || i18n.t(Key::ShowMore)}
-                </button>
-            </Show>
+            <ul class="household-list">
+                <Windowed items=matches key=|id: &Id| *id row=move |id| view! { <li>{row(id)}</li> } estimate=ROW_ESTIMATE/>
+            </ul>
         </SectionPage>
     }
 }
@@ -224,13 +211,25 @@ fn HouseholdDetail(
             <Show when=move || members.with(|(w, _)| !w.is_empty())>
                 <h3>{move || i18n.t(Key::ReproductiveWomen)}</h3>
                 <ul class="members" data-testid="women">
-                    {move || members.get().0.into_iter().map(|p| view! { <MemberCard person=p status=true/> }).collect_view()}
+                    <For each=move || members.with(|m| m.0.iter().map(|p| p.id).collect::<Vec<_>>()) key=|id| *id let:id>
+                        {
+                            // Drawn again only when this member changes.
+                            let person = Memo::new(move |_| members.with(|m| m.0.iter().find(|p| p.id == id).cloned()));
+                            move || person.get().map(|p| view! { <MemberCard person=p status=true/> })
+                        }
+                    </For>
                 </ul>
             </Show>
             <Show when=move || members.with(|(_, o)| !o.is_empty())>
                 <h3>{move || i18n.t(if members.with(|(w, _)| w.is_empty()) { Key::Members } else { Key::OtherMembers })}</h3>
                 <ul class="members" data-testid="others">
-                    {move || members.get().1.into_iter().map(|p| view! { <MemberCard person=p status=false/> }).collect_view()}
+                    <For each=move || members.with(|m| m.1.iter().map(|p| p.id).collect::<Vec<_>>()) key=|id| *id let:id>
+                        {
+                            // Drawn again only when this member changes.
+                            let person = Memo::new(move |_| members.with(|m| m.1.iter().find(|p| p.id == id).cloned()));
+                            move || person.get().map(|p| view! { <MemberCard person=p status=false/> })
+                        }
+                    </For>
                 </ul>
             </Show>
         </section>
@@ -401,7 +400,11 @@ fn MemberCard(
                     <p class="empty">{move || i18n.t(Key::NoVisits)}</p>
                 </Show>
                 <ul class="visits">
-                    {move || visits.get().into_iter().map(|v| {
+                    <For each=move || visits.with(|vs| vs.iter().map(|v| v.id).collect::<Vec<_>>()) key=|id| *id children=move |id| {
+                        // Drawn again only when this visit changes.
+                        let visit = Memo::new(move |_| visits.with(|vs| vs.iter().find(|v| v.id == id).cloned()));
+                        let history_from = history_from.clone();
+                        move || visit.get().map(|v| {
                         let kind = v.kind;
                         let date = v.date;
                         let attempt = v.not_seen.is_some();
@@ -422,7 +425,7 @@ fn MemberCard(
                                 </a>
                             </li>
                         }
-                    }).collect_view()}
+                    })}/>
                 </ul>
             </details>
             </Show>

@@ -16,9 +16,12 @@ use fieldbook_core::rules::Rules;
 use fieldbook_core::{Dataset, Period};
 use leptos::prelude::*;
 
-use crate::components::SectionPage;
+use crate::components::{SectionPage, Windowed};
 use crate::i18n::{I18n, Key, Lang, use_i18n};
 use crate::state::{today, use_app_state};
+
+/// A drill-down person row's height before one is measured, in CSS pixels.
+const PERSON_ESTIMATE: f64 = 64.0;
 
 /// The kind of period the indicators and the reports choose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -334,15 +337,17 @@ fn PeopleDetail(rate: StoredValue<Indicator>) -> impl IntoView {
             leptos::logging::warn!("CSV download failed: {error:?}");
         }
     };
-    let missing_rows = missing.with_value(|rows| {
-        rows.iter()
-            .map(|row| view! { <PersonLine row=row.clone()/> })
-            .collect_view()
-    });
-    let counted_rows = counted
-        .into_iter()
-        .map(|row| view! { <PersonLine row/> })
-        .collect_view();
+    // Keyed by person. The missing, the list worked from, are windowed (a
+    // rate over the village lists hundreds); those counted, folded away and
+    // searched with the browser's find, are all in the page.
+    let person_key = |row: &PersonRow| row.person_id;
+    let person_line = |row: PersonRow| view! { <PersonLine row/> };
+    let missing_rows = view! {
+        <Windowed items=Signal::stored(missing.get_value()) key=person_key row=person_line estimate=PERSON_ESTIMATE/>
+    };
+    let counted_rows = view! {
+        <For each=move || counted.clone() key=person_key children=person_line/>
+    };
     view! {
         <div class="rate-detail" data-testid="rate-detail">
             <div class="detail-head">

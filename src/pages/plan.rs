@@ -226,7 +226,9 @@ fn Checklist(
                                                 </p>
                                                 <MeasureEditor plan=plan.get_value() section_id measure=Some(measure.clone())/>
                                                 <ul class="plan-tasks">
-                                                    {measure_tasks.into_iter().map(|task| view! { <TaskRow task ticks/> }).collect_view()}
+                                                    <For each=move || measure_tasks.clone() key=|t: &PlanTask| (t.measure_id, t.occurrence) let:task>
+                                                        <TaskRow task ticks/>
+                                                    </For>
                                                 </ul>
                                             </li>
                                         }

@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use wasm_bindgen::JsCast;
 
+use crate::components::{Rows, Windowed};
 use crate::i18n::{Key, Lang, use_i18n};
 use crate::state::{today, use_app_state};
 
@@ -30,9 +31,10 @@ pub const REGISTERS: [(&str, Key); 8] = [
     ("year-end", Key::RegisterYearEnd),
 ];
 
-/// Rows a page of a register shows: a long register (the year's visits run
-/// to thousands) is drawn a page at a time; CSV and print take it whole.
-pub const PAGE_ROWS: usize = 50;
+/// A register row's height before one is measured, in CSS pixels: a long
+/// register (the year's visits run to thousands) is windowed, only the rows
+/// on screen drawn; CSV and print take it whole.
+const ROW_ESTIMATE: f64 = 37.0;
 
 /// Whether a register can be narrowed to one villager group: the plan and
 /// the year-end figures are the village's.
@@ -207,7 +209,7 @@ fn table_lang(lang: Lang) -> TableLang {
     }
 }
 
-/// One register as a table, a page at a time, for a chosen period and
+/// One register as a table, windowed (the rows on screen drawn), for a chosen period and
 /// villager group, with CSV export (the whole register) and print.
 #[component]
 pub fn ReportPage() -> impl IntoView {
@@ -218,7 +220,6 @@ pub fn ReportPage() -> impl IntoView {
     let kind = RwSignal::new(PeriodKind::Year);
     let previous = RwSignal::new(false);
     let group = RwSignal::new(None::<String>);
-    let page = RwSignal::new(0_usize);
     let groups = Memo::new(move |_| {
         state.with_list(|r| {
             r.first_village()
@@ -237,25 +238,34 @@ pub fn ReportPage() -> impl IntoView {
         }
         state.with_all(|r| build(r.dataset(), &name, period, group.as_deref(), lang))
     });
-    // A new choice starts at the first page.
-    Effect::new(move |_| {
-        kind.track();
-        previous.track();
-        group.track();
-        name.track();
-        if page.get_untracked() != 0 {
-            page.set(0);
-        }
-    });
     let exists = Memo::new(move |_| register.with(Option::is_some));
     let row_count = Memo::new(move |_| register.with(|r| r.as_ref().map_or(0, Register::len)));
-    let pages = Memo::new(move |_| row_count.get().div_ceil(PAGE_ROWS).max(1));
-    // Only the page shown becomes text cells.
+    // The title and headers; only the rows on screen become text cells.
     let table = Memo::new(move |_| {
-        let first = page.get() * PAGE_ROWS;
         let lang = table_lang(i18n.lang());
-        register.with(|r| r.as_ref().map(|r| r.table(first..first + PAGE_ROWS, lang)))
+        register.with(|r| r.as_ref().map(|r| r.table(0..0, lang)))
     });
+    // The register's lines, keyed by the register they belong to and their
+    // place in it (register lines carry no record id; a register is built
+    // whole again when its records, period, group or language change, and
+    // its rows are then drawn anew).
+    let built = StoredValue::new(0_u64);
+    let lines = Memo::new(move |_| {
+        register.track();
+        built.update_value(|b| *b += 1);
+        let generation = built.get_value();
+        (0..row_count.get_untracked())
+            .map(|i| (generation, i))
+            .collect::<Vec<_>>()
+    });
+    let row = move |(_, i): (u64, usize)| {
+        let lang = table_lang(untrack(|| i18n.lang()));
+        let cells = register
+            .with_untracked(|r| r.as_ref().map(|r| r.table(i..i + 1, lang).rows))
+            .and_then(|mut rows| rows.pop())
+            .unwrap_or_default();
+        view! { <tr>{cells.into_iter().map(|cell| view! { <td>{cell}</td> }).collect_view()}</tr> }
+    };
     let export = move |_| {
         let lang = table_lang(untrack(|| i18n.lang()));
         if let Some(table) = register.with_untracked(|r| r.as_ref().map(|r| r.whole(lang))) {
@@ -265,9 +275,8 @@ pub fn ReportPage() -> impl IntoView {
             }
         }
     };
-    let print = move |_| {
-        let _ = window().print();
-    };
+    // Every row is drawn for print, then the dialog opens.
+    let print = move |_| crate::components::print_all();
     let kinds = move || {
         [
         (PeriodKind::Month, Key::PeriodMonth, "month"),
@@ -295,20 +304,12 @@ pub fn ReportPage() -> impl IntoView {
             })
         })
     };
+    let columns = Memo::new(move |_| table.with(|t| t.as_ref().map_or(1, |t| t.headers.len())));
     let rows = move || {
-        table.with(|t| {
-            t.as_ref().map(|t| {
-                t.rows
-                    .iter()
-                    .map(|row| view! { <tr>{row.iter().map(|cell| view! { <td>{cell.clone()}</td> }).collect_view()}</tr> })
-                    .collect_view()
-            })
-        })
-    };
-    let page_of = move || {
-        i18n.t(Key::RepPageOf)
-            .replace("{page}", &(page.get() + 1).to_string())
-            .replace("{pages}", &pages.get().to_string())
+        let columns = u16::try_from(columns.get()).unwrap_or(u16::MAX);
+        view! {
+            <Windowed items=lines key=|line: &(u64, usize)| *line row estimate=ROW_ESTIMATE rows=Rows::Table(columns)/>
+        }
     };
     view! {
         <section class="section report" data-testid="report">
@@ -360,20 +361,11 @@ pub fn ReportPage() -> impl IntoView {
                     <p class="count no-print" data-testid="report-rows">{move || row_count.get()} " " {move || i18n.t(Key::Rows)}</p>
                     // Focusable so a keyboard can scroll a wide register.
                     <div class="table-scroll" tabindex="0" role="region" aria-labelledby="report-title">
-                        <table class="register">
+                        <table class="register" aria-rowcount=move || (row_count.get() + 1).to_string()>
                             <thead><tr>{headers}</tr></thead>
                             <tbody data-testid="report-body">{rows}</tbody>
                         </table>
                     </div>
-                    <Show when=move || { pages.get() > 1 }>
-                        <nav class="pager no-print" aria-label=move || i18n.t(Key::ReportPages)>
-                            <button type="button" data-testid="page-previous" disabled=move || page.get() == 0
-                                on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>{move || i18n.t(Key::RepPagePrevious)}</button>
-                            <span class="page-of" data-testid="page-of" aria-live="polite">{page_of}</span>
-                            <button type="button" data-testid="page-next" disabled=move || { page.get() + 1 >= pages.get() }
-                                on:click=move |_| page.update(|p| *p = (*p + 1).min(pages.get_untracked() - 1))>{move || i18n.t(Key::RepPageNext)}</button>
-                        </nav>
-                    </Show>
                 }.into_any(),
             }}
         </section>

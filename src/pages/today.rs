@@ -35,15 +35,19 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 
-use crate::components::SectionPage;
+use crate::components::{Rows, SectionPage, Windowed};
 use crate::i18n::{I18n, Key, Lang, use_i18n};
 use crate::pages::FirstRun;
 use crate::state::{LoadStatus, today, use_app_state};
 
-/// How many task rows a part shows before "show more".
+/// How many task rows of a part are kept for the next cold start.
 const PAGE: usize = 40;
-/// How many household cards the route shows before "show more".
+/// How many household cards of the route are kept for the next cold start.
 const CARD_PAGE: usize = 20;
+/// A task row's height before one is measured (CSS pixels, with its margin).
+const ROW_ESTIMATE: f64 = 72.0;
+/// A route card's height before one is measured.
+const CARD_ESTIMATE: f64 = 200.0;
 /// localStorage key of the remembered filter and arrangement.
 pub const FILTER_KEY: &str = "fieldbook.today-filter";
 
@@ -73,7 +77,7 @@ pub fn TodayPage() -> impl IntoView {
         Phase::Waiting => match state.kept_today.get() {
             Some(kept) => view! {
                 <p class="intro" data-testid="today-kept">{move || i18n.t(Key::TodayKept)}</p>
-                <TodayBody view=kept filter mark="fieldbook:today-kept"/>
+                <TodayBody view=Signal::stored(kept) filter mark="fieldbook:today-kept"/>
             }
             .into_any(),
             None => {
@@ -193,7 +197,7 @@ struct Card {
 }
 
 /// A part of the list: how many items it has in all, and the items (a kept
-/// list keeps only the first page).
+/// list keeps only the first rows).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Part<T> {
     total: usize,
@@ -484,26 +488,21 @@ fn LiveToday(filter: RwSignal<Filter>) -> impl IntoView {
     let shown = Memo::new(move |_| base.with(|b| filter.with(|f| b.show(f))));
     Effect::new(move |_| shown.with(|list| state.keep_today(list.first_pages())));
     request_animation_frame(restore_position);
-    move || view! { <TodayBody view=shown.get() filter mark="fieldbook:today-live"/> }
+    view! { <TodayBody view=shown filter mark="fieldbook:today-live"/> }
 }
+
+/// Where a tap left the page: the page's scroll position, and row anchors
+/// with where each stood from the top of the window.
+type Return = (f64, Vec<(String, f64)>);
 
 thread_local! {
-    /// Where the last tap left the page: row anchors and where each should
-    /// be from the top of the window, the tapped one first, then its
-    /// neighbours (for when the tapped one is done and gone).
-    static RETURN: RefCell<Vec<(String, f64)>> = const { RefCell::new(Vec::new()) };
-    /// How many items each part shows, kept while the filter stays.
-    static PAGES: RefCell<HashMap<&'static str, usize>> = RefCell::new(HashMap::new());
+    /// Where the last tap left the page: the page's scroll position, then
+    /// row anchors and where each should be from the top of the window,
+    /// the tapped one first, then its neighbours (for when the tapped one
+    /// is done and gone).
+    static RETURN: RefCell<Option<Return>> = const { RefCell::new(None) };
     /// Which collapsed parts are open.
     static OPEN: RefCell<HashSet<&'static str>> = RefCell::new(HashSet::new());
-}
-
-fn pages(slug: &'static str, default: usize) -> usize {
-    PAGES.with(|p| p.borrow().get(slug).copied().unwrap_or(default))
-}
-
-fn set_pages(slug: &'static str, n: usize) {
-    PAGES.with(|p| p.borrow_mut().insert(slug, n));
 }
 
 /// The top of `element` from the top of the window, in CSS pixels.
@@ -568,29 +567,72 @@ fn remember_position(event: &web_sys::MouseEvent) {
             Some((a.get_attribute("data-anchor")?, top_in_window(a) - shift))
         })
         .collect();
-    RETURN.with(|r| *r.borrow_mut() = points);
+    let scrolled = window().scroll_y().unwrap_or(0.0);
+    RETURN.with(|r| *r.borrow_mut() = Some((scrolled, points)));
 }
 
-/// Scrolls the first remembered row still on the page back to where it
-/// was, once; nothing when nothing was remembered.
+/// Brings the first remembered row still on the page back to where it
+/// was, once; nothing when nothing was remembered. The lists are windowed,
+/// so the tapped row may not be drawn yet: the page first scrolls to where
+/// it was (the windows follow and draw the rows there), then, once one of
+/// the remembered rows is drawn, fine-tunes to it.
 fn restore_position() {
-    let points = RETURN.with(|r| std::mem::take(&mut *r.borrow_mut()));
-    for (anchor, top) in points {
+    let Some((scrolled, points)) = RETURN.with(|r| r.borrow_mut().take()) else {
+        return;
+    };
+    window().scroll_to_with_x_and_y(0.0, scrolled);
+    fine_tune(points, 30);
+}
+
+/// Scrolls the first of `points` drawn to its place; tries again on the
+/// next frames (`frames` more at most) while none is drawn.
+fn fine_tune(points: Vec<(String, f64)>, frames: u32) {
+    for (anchor, top) in &points {
         let selector = format!("[data-anchor=\"{anchor}\"]");
         if let Ok(Some(element)) = document().query_selector(&selector) {
             window().scroll_by_with_x_and_y(0.0, top_in_window(&element) - top);
             return;
         }
     }
+    if frames > 0 {
+        request_animation_frame(move || fine_tune(points, frames - 1));
+    }
+}
+
+/// One part of the shown list as signals: its count and its items, each
+/// changed only when it changes.
+struct PartView<T: Send + Sync + 'static> {
+    total: Memo<usize>,
+    items: Memo<Vec<T>>,
+}
+
+impl<T: Send + Sync + 'static> Clone for PartView<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for PartView<T> {}
+
+impl<T: Clone + PartialEq + Send + Sync + 'static> PartView<T> {
+    fn of(view: Signal<KeptToday>, part: fn(&KeptToday) -> &Part<T>) -> Self {
+        PartView {
+            total: Memo::new(move |_| view.with(|v| part(v).total)),
+            items: Memo::new(move |_| view.with(|v| part(v).items.clone())),
+        }
+    }
 }
 
 /// The whole list for one filter: the filter bar, the working list (by
-/// urgency or by household), coming up, set aside and missed. Marks `mark`
-/// (a performance mark) at the first frame after it is in the page.
+/// urgency or by household), coming up, set aside and missed. The list
+/// changes in place (a new filter, a save, a sync): each part's keyed rows
+/// that are still there stay as they are. Marks `mark` (a performance
+/// mark) at the first frame after it is in the page.
 #[component]
 fn TodayBody(
     /// What to show.
-    view: KeptToday,
+    #[prop(into)]
+    view: Signal<KeptToday>,
     /// The filter, changed by the filter bar.
     filter: RwSignal<Filter>,
     /// The performance mark's name.
@@ -598,24 +640,24 @@ fn TodayBody(
 ) -> impl IntoView {
     let i18n = use_i18n();
     request_animation_frame(move || crate::mark(mark));
-    let date = view.date;
-    let empty = view.empty;
-    let filtered = view.filter.group.is_some() || view.filter.kind.is_some();
-    let nothing_here = !empty && filtered && view.working.total == 0;
-    let KeptToday {
-        filter: shown_filter,
-        groups,
-        all,
-        kinds,
-        working,
-        upcoming,
-        cards,
-        set_aside,
-        missed,
-        ..
-    } = view;
-    let arrange = shown_filter.arrange;
-    let main = match arrange {
+    let date = Memo::new(move |_| view.with(|v| v.date));
+    let empty = Memo::new(move |_| view.with(|v| v.empty));
+    let nothing_here = Memo::new(move |_| {
+        view.with(|v| {
+            let filtered = v.filter.group.is_some() || v.filter.kind.is_some();
+            !v.empty && filtered && v.working.total == 0
+        })
+    });
+    let bar = Memo::new(move |_| {
+        view.with(|v| (v.filter.clone(), v.groups.clone(), v.all, v.kinds.clone()))
+    });
+    let arrange = Memo::new(move |_| view.with(|v| v.filter.arrange));
+    let working = PartView::of(view, |v| &v.working);
+    let upcoming = PartView::of(view, |v| &v.upcoming);
+    let cards = PartView::of(view, |v| &v.cards);
+    let set_aside = PartView::of(view, |v| &v.set_aside);
+    let missed = PartView::of(view, |v| &v.missed);
+    let main = move || match arrange.get() {
         Arrange::Urgency => view! {
             <LinePart slug="due" title=Key::TodayToDo part=working date/>
             <LinePart slug="upcoming" title=Key::Upcoming part=upcoming date/>
@@ -623,13 +665,17 @@ fn TodayBody(
         .into_any(),
         Arrange::Households => view! { <CardPart part=cards date/> }.into_any(),
     };
+    let filter_bar = move || {
+        let (shown, groups, all, kinds) = bar.get();
+        view! { <FilterBar shown groups all kinds filter/> }
+    };
     view! {
         <div class="today" on:click=move |ev| remember_position(&ev)>
-            <FilterBar shown=shown_filter groups all kinds filter/>
-            <Show when=move || empty>
+            {filter_bar}
+            <Show when=move || empty.get()>
                 <p class="empty" data-testid="nothing-due">{move || i18n.t(Key::NothingDue)}</p>
             </Show>
-            <Show when=move || nothing_here>
+            <Show when=move || nothing_here.get()>
                 <p class="empty" data-testid="nothing-in-filter">
                     {move || i18n.t(Key::TodayNothingInFilter)}
                 </p>
@@ -652,10 +698,7 @@ fn FilterBar(
     filter: RwSignal<Filter>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let change = move |f: &dyn Fn(&mut Filter)| {
-        PAGES.with(|p| p.borrow_mut().clear());
-        filter.update(|filter| f(filter));
-    };
+    let change = move |f: &dyn Fn(&mut Filter)| filter.update(|filter| f(filter));
     let shown_arrange = shown.arrange;
     let arrange_button = move |arrange: Arrange, key: Key, testid: &'static str| {
         view! {
@@ -751,35 +794,23 @@ fn FilterBar(
     }
 }
 
-/// A part's lines, a page at a time, with "show more" (the pages shown are
-/// remembered per part).
+/// A part's lines, windowed (the rows on screen drawn), keyed by task.
 #[component]
-fn PagedLines(slug: &'static str, items: StoredValue<Vec<Line>>, date: NaiveDate) -> impl IntoView {
-    let i18n = use_i18n();
-    let shown = RwSignal::new(pages(slug, PAGE));
-    let stored = items.with_value(Vec::len);
+fn WindowedLines(items: Memo<Vec<Line>>, date: Memo<NaiveDate>) -> impl IntoView {
     view! {
         <ul class="today-lines">
-            {move || {
+            <Windowed
                 items
-                    .with_value(|l| l.iter().take(shown.get()).cloned().collect::<Vec<_>>())
-                    .into_iter()
-                    .map(|line| view! { <TaskRow line date with_house=true/> })
-                    .collect_view()
-            }}
+                key=Line::anchor
+                row=move |line| view! { <TaskRow line date=date.get_untracked() with_house=true/> }
+                estimate=ROW_ESTIMATE
+            />
         </ul>
-        <Show when=move || { shown.get() < stored }>
-            <button class="more" on:click=move |_| {
-                shown.update(|n| *n += PAGE);
-                set_pages(slug, shown.get_untracked());
-            }>
-                {move || i18n.t(Key::ShowMore)}
-            </button>
-        </Show>
     }
 }
 
-/// One part of the list by urgency (待办, 即将到期), paged.
+/// One part of the list by urgency (待办, 即将到期), windowed; nothing
+/// while it is empty.
 #[component]
 fn LinePart(
     /// Test id and CSS suffix: `due`, `upcoming`.
@@ -787,64 +818,50 @@ fn LinePart(
     /// The part's heading.
     title: Key,
     /// Its lines.
-    part: Part<Line>,
+    part: PartView<Line>,
     /// The list's day.
-    date: NaiveDate,
+    date: Memo<NaiveDate>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    if part.total == 0 {
-        return ().into_any();
-    }
-    let (total, items) = (part.total, StoredValue::new(part.items));
     view! {
-        <section class=format!("status-group today-part today-{slug}") data-testid=format!("tasks-{slug}")>
-            <h3>{move || i18n.t(title)} " (" <span data-testid="group-count">{total}</span> ")"</h3>
-            <PagedLines slug items date/>
-        </section>
+        <Show when=move || { part.total.get() > 0 }>
+            <section class=format!("status-group today-part today-{slug}") data-testid=format!("tasks-{slug}")>
+                <h3>{move || i18n.t(title)} " (" <span data-testid="group-count">{move || part.total.get()}</span> ")"</h3>
+                <WindowedLines items=part.items date/>
+            </section>
+        </Show>
     }
-    .into_any()
 }
 
-/// The working list by household (按户): cards in route order, paged.
+/// The working list by household (按户): cards in route order, windowed,
+/// keyed by household; nothing while it is empty.
 #[component]
 fn CardPart(
     /// The cards.
-    part: Part<Card>,
+    part: PartView<Card>,
     /// The list's day.
-    date: NaiveDate,
+    date: Memo<NaiveDate>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    if part.total == 0 {
-        return ().into_any();
-    }
-    let slug = "households";
-    let shown = RwSignal::new(pages(slug, CARD_PAGE));
-    let (total, stored) = (part.total, part.items.len());
-    let items = StoredValue::new(part.items);
     view! {
-        <section class="status-group today-part today-households" data-testid="tasks-households">
-            <h3>
-                {move || i18n.t(Key::TodayToDo)} " (" <span data-testid="households-count">{total}</span>
-                " " {move || i18n.t(Key::TodayHouseholdUnit)} ")"
-            </h3>
-            {move || {
-                items
-                    .with_value(|c| c.iter().take(shown.get()).cloned().collect::<Vec<_>>())
-                    .into_iter()
-                    .map(|card| view! { <RouteCard card date/> })
-                    .collect_view()
-            }}
-            <Show when=move || { shown.get() < stored }>
-                <button class="more" on:click=move |_| {
-                    shown.update(|n| *n += CARD_PAGE);
-                    set_pages(slug, shown.get_untracked());
-                }>
-                    {move || i18n.t(Key::ShowMore)}
-                </button>
-            </Show>
-        </section>
+        <Show when=move || { part.total.get() > 0 }>
+            <section class="status-group today-part today-households" data-testid="tasks-households">
+                <h3>
+                    {move || i18n.t(Key::TodayToDo)} " (" <span data-testid="households-count">{move || part.total.get()}</span>
+                    " " {move || i18n.t(Key::TodayHouseholdUnit)} ")"
+                </h3>
+                <div class="route-cards" role="feed" aria-label=move || i18n.t(Key::TodayToDo)>
+                    <Windowed
+                        items=part.items
+                        key=|card: &Card| card.house.id
+                        row=move |card| view! { <RouteCard card date=date.get_untracked()/> }
+                        estimate=CARD_ESTIMATE
+                        rows=Rows::Block
+                    />
+                </div>
+            </section>
+        </Show>
     }
-    .into_any()
 }
 
 /// A `tel:` link's target: the digits and a leading plus of a number.
@@ -879,11 +896,7 @@ fn RouteCard(card: Card, date: NaiveDate) -> impl IntoView {
             </a>
         }
     });
-    let lines = card
-        .lines
-        .into_iter()
-        .map(|line| view! { <TaskRow line date with_house=false/> })
-        .collect_view();
+    let lines = card.lines;
     view! {
         <article class="route-card" data-testid="household-card" data-anchor=format!("h-{}", house.id)>
             <div class="route-head">
@@ -895,52 +908,54 @@ fn RouteCard(card: Card, date: NaiveDate) -> impl IntoView {
                 {call}
             </div>
             {address.map(|a| view! { <p class="route-address" data-testid="household-address">{a}</p> })}
-            <ul class="today-lines">{lines}</ul>
+            <ul class="today-lines">
+                <For each=move || lines.clone() key=Line::anchor let:line>
+                    <TaskRow line date with_house=false/>
+                </For>
+            </ul>
         </article>
     }
 }
 
-/// A collapsed part (约好再访, 上期未完成) with its count, paged.
+/// A collapsed part (约好再访, 上期未完成) with its count, windowed;
+/// nothing while it is empty.
 #[component]
 fn Collapsed(
     /// Test id: `come-back`, `missed`.
     slug: &'static str,
     title: Key,
     hint: Key,
-    part: Part<Line>,
-    date: NaiveDate,
+    part: PartView<Line>,
+    date: Memo<NaiveDate>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    if part.total == 0 {
-        return ().into_any();
-    }
     let open = RwSignal::new(OPEN.with(|o| o.borrow().contains(slug)));
-    let (total, items) = (part.total, StoredValue::new(part.items));
     view! {
-        <details
-            class=format!("today-collapsed today-{slug}")
-            data-testid=slug
-            prop:open=move || open.get_untracked()
-            on:toggle=move |ev| {
-                let now = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
-                open.set(now);
-                OPEN.with(|o| {
-                    let mut o = o.borrow_mut();
-                    if now { o.insert(slug); } else { o.remove(slug); }
-                });
-            }
-        >
-            <summary>
-                <span>{move || i18n.t(title)}</span>
-                " (" <span data-testid=format!("{slug}-count")>{total}</span> ")"
-            </summary>
-            <p class="hint">{move || i18n.t(hint)}</p>
-            <Show when=move || open.get()>
-                <PagedLines slug items date/>
-            </Show>
-        </details>
+        <Show when=move || { part.total.get() > 0 }>
+            <details
+                class=format!("today-collapsed today-{slug}")
+                data-testid=slug
+                prop:open=move || open.get_untracked()
+                on:toggle=move |ev| {
+                    let now = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
+                    open.set(now);
+                    OPEN.with(|o| {
+                        let mut o = o.borrow_mut();
+                        if now { o.insert(slug); } else { o.remove(slug); }
+                    });
+                }
+            >
+                <summary>
+                    <span>{move || i18n.t(title)}</span>
+                    " (" <span data-testid=format!("{slug}-count")>{move || part.total.get()}</span> ")"
+                </summary>
+                <p class="hint">{move || i18n.t(hint)}</p>
+                <Show when=move || open.get()>
+                    <WindowedLines items=part.items date/>
+                </Show>
+            </details>
+        </Show>
     }
-    .into_any()
 }
 
 /// Where a tap on a task goes: the visit form for that person and kind; a

@@ -164,6 +164,8 @@ pub fn run_all(root: &Path) -> Result<Summary> {
                 "storage",
                 "--test",
                 "lock",
+                "--test",
+                "windowed",
             ])
             .env(
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
