@@ -469,7 +469,7 @@ test("save a visit → Today drawn again without its task, at three sizes (4× C
     await marks(page, "fieldbook:today-live");
     await page.waitForTimeout(2_000);
     const cdp = await throttle(page, 4);
-    recordMemory(`memory_${size}`, await memory(page, cdp));
+    recordMemory(`memory_size_${size}`, await memory(page, cdp));
 
     for (let run = 0; run < RUNS; run++) {
       const rows = page.getByTestId("tasks-due").locator("[data-anchor]");

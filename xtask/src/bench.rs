@@ -260,7 +260,11 @@ pub fn command(root: &Path, args: &[String]) -> Result<()> {
                     root.join("dist")
                 }
             };
-            let server = tools::build_server(root)?;
+            // FIELDBOOK_SERVER_BIN: a server built already.
+            let server = match std::env::var_os("FIELDBOOK_SERVER_BIN") {
+                Some(server) => std::path::PathBuf::from(server),
+                None => tools::build_server(root)?,
+            };
             let figures = browser_figures(root, &work, &server, &dist, None)?;
             write_results(root, &figures, true)
         }
@@ -450,7 +454,10 @@ fn browser_figures(
         .env("FIELDBOOK_BENCH_POUCH_DATA", &village)
         .env("FIELDBOOK_BENCH_BACKUPS", &backups)
         .current_dir(root);
-    for (name, default) in [("FIELDBOOK_BENCH_RUNS", "5"), ("FIELDBOOK_BENCH_SLOW_RUNS", "3")] {
+    for (name, default) in [
+        ("FIELDBOOK_BENCH_RUNS", "5"),
+        ("FIELDBOOK_BENCH_SLOW_RUNS", "3"),
+    ] {
         if std::env::var_os(name).is_none() {
             playwright.env(name, default);
         }
@@ -497,7 +504,11 @@ pub fn browser_figures_from(browser: &Value, floor: Option<&Value>) -> Vec<Figur
     ));
     // Every other mark the app sets (`crate::mark`), as it is.
     if let Some(all) = browser.as_object() {
-        for (key, _) in all.iter().filter(|(k, _)| k.starts_with("mark fieldbook:")) {
+        let shown = ["mark fieldbook:today-kept", "mark fieldbook:today-live"];
+        for (key, _) in all
+            .iter()
+            .filter(|(k, _)| k.starts_with("mark fieldbook:") && !shown.contains(&k.as_str()))
+        {
             let name = key.trim_start_matches("mark ");
             figures.push(Figure::report(
                 &format!("cold start: mark {name} (4× CPU)"),
@@ -642,7 +653,7 @@ pub fn browser_figures_from(browser: &Value, floor: Option<&Value>) -> Vec<Figur
             figures.push(Figure::report(
                 &format!("memory: JS heap + wasm, {words}"),
                 "MB",
-                runs(&format!("memory_{size}_total_mb")),
+                runs(&format!("memory_size_{size}_total_mb")),
             ));
         }
     }
@@ -1057,9 +1068,15 @@ mod tests {
         let table = markdown_table(&figures);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 5, "{table}");
-        assert!(lines[2].starts_with("| cold | ≤ 800 ms | 1200 | 1.50 |"), "{table}");
+        assert!(
+            lines[2].starts_with("| cold | ≤ 800 ms | 1200 | 1.50 |"),
+            "{table}"
+        );
         assert!(lines[2].ends_with("**missed** |"), "{table}");
-        assert!(lines[3].starts_with("| ratio | ≥ 12 × | 6 | 0.50 |"), "{table}");
+        assert!(
+            lines[3].starts_with("| ratio | ≥ 12 × | 6 | 0.50 |"),
+            "{table}"
+        );
         assert!(lines[4].starts_with("| heap | report | 40 |  |"), "{table}");
         assert_eq!(goal_limit("≤ 1.5 ×"), Some(1.5));
         assert_eq!(goal_limit("report"), None);
@@ -1085,7 +1102,10 @@ mod tests {
         let ratio = find("sync: first sync, PouchDB ÷ ours (1× CPU)");
         assert_eq!(ratio.median(), Some(20.0));
         assert_eq!(ratio.met, Some(true));
-        assert_eq!(find("sync: first sync of the village, ours (1× CPU)").met, Some(true));
+        assert_eq!(
+            find("sync: first sync of the village, ours (1× CPU)").met,
+            Some(true)
+        );
         assert_eq!(find("sync: first sync, PouchDB ÷ ours (4× CPU)").met, None);
         let spread = find("save → Today: slowest size ÷ fastest");
         assert_eq!(spread.median(), Some(2.0));

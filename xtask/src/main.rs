@@ -29,8 +29,9 @@ commands:
                               save → Today, memory, server load and storage; print a table,
                               write bench/results.json and the README's table
                               (--only load: just the server under load; --only browser: just
-                              the Playwright figures, with FIELDBOOK_DIST=dir to skip the
-                              build and FIELDBOOK_BENCH_ONLY=cold,sync,save for some parts;
+                              the Playwright figures; FIELDBOOK_DIST=dir and
+                              FIELDBOOK_SERVER_BIN=file skip the builds,
+                              FIELDBOOK_BENCH_ONLY=cold,sync,save runs some parts;
                               other figures kept; --load-runs: runs of each load setting, 5)
   test                        run every check and test suite; ends with `N passed, M failed`
   setup                       install what is missing, and nothing else
