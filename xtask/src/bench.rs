@@ -192,6 +192,9 @@ pub enum Part {
     /// The Playwright figures: cold start, search, sync beside PouchDB in
     /// the browser, save → Today at three sizes, memory.
     Browser,
+    /// Nothing measured: the README's table written anew from
+    /// `bench/results.json`.
+    Table,
 }
 
 /// What `cargo xtask bench` was asked for.
@@ -223,7 +226,8 @@ pub fn parse_options(args: &[String]) -> Result<Options> {
         match flag.as_str() {
             "--only" if value == "load" => options.only = Some(Part::Load),
             "--only" if value == "browser" => options.only = Some(Part::Browser),
-            "--only" => anyhow::bail!("--only takes `load` or `browser`"),
+            "--only" if value == "table" => options.only = Some(Part::Table),
+            "--only" => anyhow::bail!("--only takes `load`, `browser` or `table`"),
             "--load-runs" => {
                 options.load_runs = value
                     .parse()
@@ -271,6 +275,7 @@ pub fn command(root: &Path, args: &[String]) -> Result<()> {
             let figures = browser_figures(root, &work, &server, &dist, floor.as_ref())?;
             write_results(root, &figures, true)
         }
+        Some(Part::Table) => write_results(root, &[], true),
         None => run_all(root, &options),
     }
 }
@@ -703,7 +708,12 @@ fn write_results(root: &Path, figures: &[Figure], merge: bool) -> Result<()> {
             .filter(|f| !all.iter().any(|v| v["figure"] == f.name.as_str()))
             .map(Figure::to_json)
             .collect();
-        all.extend(added);
+        // New figures go after the last one replaced: beside their part.
+        let at = all
+            .iter()
+            .rposition(|v| figures.iter().any(|f| v["figure"] == f.name.as_str()))
+            .map_or(all.len(), |i| i + 1);
+        all.splice(at..at, added);
     } else {
         all.extend(figures.iter().map(Figure::to_json));
     }
@@ -1005,6 +1015,10 @@ mod tests {
         assert_eq!(
             parse_options(&args(&["--only", "browser"])).unwrap().only,
             Some(Part::Browser)
+        );
+        assert_eq!(
+            parse_options(&args(&["--only", "table"])).unwrap().only,
+            Some(Part::Table)
         );
         for bad in [
             &["--only", "shell"][..],

@@ -24,7 +24,7 @@ commands:
                               (default http://127.0.0.1:8080; --host 0.0.0.0 for phones
                               on the same Wi-Fi)
   build [--build-id ID]       build the PWA into dist/ and print its size
-  bench [--only load|browser] [--load-runs N]
+  bench [--only load|browser|table] [--load-runs N]
                               measure size, start-up, search, core, sync (beside PouchDB),
                               save → Today, memory, server load and storage; print a table,
                               write bench/results.json and the README's table
@@ -32,7 +32,9 @@ commands:
                               the Playwright figures; FIELDBOOK_DIST=dir and
                               FIELDBOOK_SERVER_BIN=file skip the builds,
                               FIELDBOOK_BENCH_ONLY=cold,sync,save runs some parts;
-                              other figures kept; --load-runs: runs of each load setting, 5)
+                              other figures kept; --only table: the README's table anew
+                              from bench/results.json; --load-runs: runs of each load
+                              setting, 5)
   test                        run every check and test suite; ends with `N passed, M failed`
   setup                       install what is missing, and nothing else
   demo-data --size S --out F  write the synthetic village (S: small, village, village3, township)
