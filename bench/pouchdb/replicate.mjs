@@ -20,25 +20,17 @@
 
 import { createRequire } from 'node:module';
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import express from 'express';
-import expressPouchDB from 'express-pouchdb';
 import PouchDB from 'pouchdb';
 import memoryAdapter from 'pouchdb-adapter-memory';
+import { REPLICATION_OPTIONS, editedIds, loadDocuments, startServer } from './server.mjs';
 
 PouchDB.plugin(memoryAdapter);
 const require = createRequire(import.meta.url);
 
-// Replication options, as CHT's webapp sets them for its "from" direction
-// (server to phone; webapp/src/ts/services/db-sync.service.ts in cht-core):
-// heartbeat 10 s, timeout 10 min, batch_size 100. batch_size 100 is also
-// PouchDB's default. batches_limit is left at PouchDB's default of 10 (CHT
-// does not set it). live and retry are false: CHT runs one-shot replications
-// every 5 minutes rather than a live one. Checkpoints are written on both
-// sides (PouchDB's default; CHT sets checkpoint: 'source' only for the upward
-// "to" direction).
+// Replication options: CHT's for its server-to-phone direction, defined in
+// server.mjs (the browser benchmark uses the same).
 //
 // Note: since 4.x CHT does the very first sync of a new phone differently
 // (webapp/src/js/bootstrapper/initial-replication.js: fetch the user's doc ids
@@ -46,24 +38,6 @@ const require = createRequire(import.meta.url);
 // then one replicate.from to write the checkpoint). Here the first sync is a
 // plain PouchDB.replicate, which is what every later CHT sync uses and what
 // PouchDB/CouchDB apps in general do.
-const REPLICATION_OPTIONS = {
-  live: false,
-  retry: false,
-  batch_size: 100,
-  heartbeat: 10_000,
-  timeout: 10 * 60 * 1000,
-};
-
-const KINDS = {
-  villages: 'village',
-  households: 'household',
-  persons: 'person',
-  visits: 'visit',
-  plans: 'plan',
-  ticks: 'tick',
-};
-
-const DB_NAME = 'fieldbook';
 
 const log = (...parts) => console.error('[pouchdb-bench]', ...parts);
 
@@ -90,93 +64,6 @@ function positiveInt(flag, value) {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, not ${value}`);
   return n;
-}
-
-function loadDocuments(path) {
-  const data = JSON.parse(readFileSync(path, 'utf8'));
-  const docs = [];
-  for (const [key, kind] of Object.entries(KINDS)) {
-    const records = data[key];
-    if (!Array.isArray(records)) throw new Error(`${path}: no array \`${key}\``);
-    for (const record of records) docs.push({ _id: `${kind}:${record.id}`, ...record });
-  }
-  return docs;
-}
-
-// ---------------------------------------------------------------- server side
-
-// Starts express-pouchdb on 127.0.0.1 on a free port with one in-memory
-// database holding `docs`, loaded with bulkDocs before anything is timed.
-async function startServer(docs) {
-  // The server's PouchDB: everything in memory (memdown), nothing on disk.
-  const ServerPouchDB = PouchDB.defaults({ adapter: 'memory' });
-
-  // express-pouchdb in its 'minimumForPouchDB' mode: the routes PouchDB's
-  // replicator uses (db info, _changes, _bulk_get, _bulk_docs, _revs_diff,
-  // _all_docs, documents and _local checkpoints, ...) plus gzip compression
-  // of responses. The default 'fullCouchDB' mode would also write a config
-  // file and a log file to disk and add auth/validation layers.
-  const app = express();
-  app.use('/', expressPouchDB(ServerPouchDB, { mode: 'minimumForPouchDB' }));
-
-  const server = await new Promise((resolve, reject) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    s.on('error', reject);
-  });
-  // Bytes on the wire (HTTP, both directions), counted on the server's sockets.
-  const sockets = new Set();
-  server.on('connection', (socket) => sockets.add(socket));
-  // Requests per route, to show what the replicator does.
-  let requestCounts = new Map();
-  server.on('request', (req) => {
-    const path = req.url.split('?')[0]
-      .replace(/^\/[^/]+/, '')
-      .replace(/^\/_local\/.*/, '/_local/<id>')
-      .replace(/^\/(?!_)[^/]+$/, '/<doc>');
-    const key = `${req.method} /db${path === '/' ? '' : path}`;
-    requestCounts.set(key, (requestCounts.get(key) || 0) + 1);
-  });
-
-  const db = new ServerPouchDB(DB_NAME);
-  const t = performance.now();
-  for (let i = 0; i < docs.length; i += 1000) {
-    const result = await db.bulkDocs(docs.slice(i, i + 1000));
-    const failed = result.filter((r) => r.error);
-    if (failed.length) throw new Error(`bulkDocs failed: ${JSON.stringify(failed[0])}`);
-  }
-  const info = await db.info();
-  if (info.doc_count !== docs.length) throw new Error(`server holds ${info.doc_count} of ${docs.length} documents`);
-  log(`server holds ${info.doc_count} documents (loaded in ${Math.round(performance.now() - t)} ms)`);
-
-  return {
-    url: `http://127.0.0.1:${server.address().port}/${DB_NAME}`,
-    wireBytes() {
-      let total = 0;
-      for (const s of sockets) total += s.bytesWritten + s.bytesRead;
-      return total;
-    },
-    takeRequestCounts() {
-      const counts = [...requestCounts].sort((a, b) => b[1] - a[1]);
-      requestCounts = new Map();
-      return counts;
-    },
-    // Changes one field of each document: the record's `deleted` flag is
-    // toggled (every kind has it). Returns the new revisions.
-    async edit(ids) {
-      const current = await db.allDocs({ keys: ids, include_docs: true });
-      const edited = current.rows.map((row) => ({ ...row.doc, deleted: !row.doc.deleted }));
-      const written = await db.bulkDocs(edited);
-      if (written.some((r) => r.error)) throw new Error('editing documents on the server failed');
-      return written.map((r) => r.rev);
-    },
-    async close() {
-      await new Promise((resolve) => {
-        server.close(resolve);
-        for (const s of sockets) s.destroy();
-      });
-      await db.destroy();
-    },
-  };
 }
 
 // The child process: runs startServer and answers the parent's calls.
@@ -253,10 +140,6 @@ async function main(args) {
   const server = args.inProcess ? await startServer(docs) : await spawnServer(args);
   log(`express-pouchdb on ${server.url} (${args.inProcess ? 'in this process' : 'in a child process'})`);
 
-  // The documents edited before each incremental run: evenly spread over the
-  // dataset (so over all kinds), a different set each run.
-  const stride = Math.floor(docs.length / args.incremental);
-
   const firstMs = [];
   const incrementalMs = [];
   const firstWire = [];
@@ -287,8 +170,8 @@ async function main(args) {
     }
 
     // Edit --incremental documents on the server (not timed).
-    const ids = [];
-    for (let i = 0; i < args.incremental; i++) ids.push(docs[(i * stride + run) % docs.length]._id);
+    // Evenly spread over the dataset (so over all kinds), a different set each run.
+    const ids = editedIds(docs, args.incremental, run);
     const revs = await server.edit(ids);
 
     // One replication of just those into the already-synced client.

@@ -24,14 +24,20 @@ commands:
                               (default http://127.0.0.1:8080; --host 0.0.0.0 for phones
                               on the same Wi-Fi)
   build [--build-id ID]       build the PWA into dist/ and print its size
-  bench [--only load] [--load-runs N]
-                              measure size, start-up, search, core, sync, server load and
-                              storage; print a table and write bench/results.json
-                              (--only load: just the server under load, other figures kept;
-                              --load-runs: runs of each load setting, 5)
+  bench [--only load|browser|table] [--load-runs N]
+                              measure size, start-up, search, core, sync (beside PouchDB),
+                              save → Today, memory, server load and storage; print a table,
+                              write bench/results.json and the README's table
+                              (--only load: just the server under load; --only browser: just
+                              the Playwright figures; FIELDBOOK_DIST=dir and
+                              FIELDBOOK_SERVER_BIN=file skip the builds,
+                              FIELDBOOK_BENCH_ONLY=cold,sync,save runs some parts;
+                              other figures kept; --only table: the README's table anew
+                              from bench/results.json; --load-runs: runs of each load
+                              setting, 5)
   test                        run every check and test suite; ends with `N passed, M failed`
   setup                       install what is missing, and nothing else
-  demo-data --size S --out F  write the synthetic village (S: small, village, township)
+  demo-data --size S --out F  write the synthetic village (S: small, village, village3, township)
             [--seed N] [--today YYYY-MM-DD]
                               as JSON to F (seed 1 and today's date by default)
   postgres                    start a throwaway PostgreSQL server for tests, print its URL

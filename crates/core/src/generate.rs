@@ -40,6 +40,9 @@ pub enum Size {
     /// One village of 1,000 households: about 4,000 persons and 25,000
     /// visits over five years. The demo.
     Village,
+    /// One village of 3,000 households, three times the demo: benchmarks
+    /// that show a figure does not grow with the village.
+    Village3,
     /// A township (镇) of 50 villages of 150 to 1,000 households each: the
     /// township office's view and benchmarks.
     Township,
@@ -47,13 +50,14 @@ pub enum Size {
 
 impl Size {
     /// Every size, smallest first.
-    pub const ALL: [Size; 3] = [Size::Small, Size::Village, Size::Township];
+    pub const ALL: [Size; 4] = [Size::Small, Size::Village, Size::Village3, Size::Township];
 
     /// The size's name, as [`FromStr`] reads it.
     pub fn as_str(self) -> &'static str {
         match self {
             Size::Small => "small",
             Size::Village => "village",
+            Size::Village3 => "village3",
             Size::Township => "township",
         }
     }
@@ -65,7 +69,8 @@ impl fmt::Display for Size {
     }
 }
 
-/// The text named no [`Size`]: expected "small", "village" or "township".
+/// The text named no [`Size`]: expected "small", "village", "village3" or
+/// "township".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownSize(pub String);
 
@@ -73,7 +78,7 @@ impl fmt::Display for UnknownSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown size {:?}: expected small, village or township",
+            "unknown size {:?}: expected small, village, village3 or township",
             self.0
         )
     }
@@ -104,6 +109,7 @@ pub fn generate(seed: u64, size: Size, today: NaiveDate) -> Dataset {
     let sizes: Vec<usize> = match size {
         Size::Small => vec![50],
         Size::Village => vec![1000],
+        Size::Village3 => vec![3000],
         Size::Township => (0..50).map(|_| g.rng.random_range(150..=1000)).collect(),
     };
     let names = g.village_names(sizes.len());
@@ -2318,6 +2324,7 @@ mod tests {
             assert_eq!(size.to_string().parse::<Size>(), Ok(size));
         }
         assert_eq!("Village".parse::<Size>(), Ok(Size::Village));
+        assert_eq!("village3".parse::<Size>(), Ok(Size::Village3));
         assert!("city".parse::<Size>().is_err());
         assert_eq!(
             serde_json::to_string(&Size::Township).unwrap(),
