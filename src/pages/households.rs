@@ -403,7 +403,6 @@ fn MemberCard(
                     <For each=move || visits.with(|vs| vs.iter().map(|v| v.id).collect::<Vec<_>>()) key=|id| *id children=move |id| {
                         // Drawn again only when this visit changes.
                         let visit = Memo::new(move |_| visits.with(|vs| vs.iter().find(|v| v.id == id).cloned()));
-                        let history_from = history_from.clone();
                         move || visit.get().map(|v| {
                         let kind = v.kind;
                         let date = v.date;
