@@ -418,12 +418,15 @@ impl AppState {
             &describe,
         )
         .await;
+        crate::mark("fieldbook:state:step-done");
         self.refresh_counts(&store).await;
+        crate::mark("fieldbook:state:counts");
         let now = js_sys::Date::now();
         match result {
             Ok(report) => {
                 if report.reload {
                     if let Ok(loaded) = store.load().await {
+                        crate::mark("fieldbook:state:reloaded");
                         self.data.set(loaded);
                     }
                 } else {
@@ -442,6 +445,8 @@ impl AppState {
                     s.last_result = Some((report.pushed, report.pulled));
                     s.clock_off_ms = report.clock_off_ms;
                 });
+                crate::mark("fieldbook:state:set");
+                leptos::prelude::request_animation_frame(|| crate::mark("fieldbook:state:drawn"));
             }
             Err(error) => {
                 // The detail (a storage exception's name, a server's words)

@@ -455,8 +455,10 @@ pub async fn sync_step(
     progress: &dyn Fn(Progress),
     describe: &dyn Fn(&Change) -> String,
 ) -> Result<Report, SyncError> {
+    crate::mark("fieldbook:sync:start");
     // One read for what the step starts from.
     let start = store.sync_start(&session.server).await?;
+    crate::mark("fieldbook:sync:read-start");
     if start.local_only {
         return Err(SyncError::DemoData);
     }
@@ -526,6 +528,7 @@ pub async fn sync_step(
             progress(state);
         }
     }
+    crate::mark("fieldbook:sync:pushed");
     let mut cursor = start.cursor;
     if cursor == 0
         && let Some(mut at) = store.snapshot_point(&session.server).await?
@@ -535,6 +538,7 @@ pub async fn sync_step(
         // cursor: far less than every change since the start.
         loop {
             let sent = js_sys::Date::now();
+            crate::mark("fieldbook:sync:snapshot-sent");
             let page = match post_js(
                 &session.url("/api/v1/sync/snapshot"),
                 &session.token,
@@ -550,9 +554,11 @@ pub async fn sync_step(
                 Err((404, _)) => break,
                 Err(e) => return Err(expired(e)),
             };
+            crate::mark("fieldbook:sync:snapshot-parsed");
             let taken = store
                 .apply_snapshot_page(&page, &at, corrected_now_ms())
                 .await?;
+            crate::mark("fieldbook:sync:snapshot-written");
             note_server_time(taken.server_time_ms, sent);
             report.pulled += taken.records;
             report.reload = true;
@@ -567,6 +573,7 @@ pub async fn sync_step(
     }
     loop {
         let sent = js_sys::Date::now();
+        crate::mark("fieldbook:sync:pull-sent");
         let page: PullResponse = post(
             &session.url("/api/v1/sync/pull"),
             Some(&session.token),
@@ -578,6 +585,7 @@ pub async fn sync_step(
         .await
         .map_err(expired)?;
         note_server_time(page.server_time_ms, sent);
+        crate::mark("fieldbook:sync:pull-received");
         let changes: Vec<Change> = page.changes.into_iter().map(|c| c.change).collect();
         let applied = store
             .apply_pulled(
@@ -587,6 +595,7 @@ pub async fn sync_step(
                 corrected_now_ms(),
             )
             .await?;
+        crate::mark("fieldbook:sync:pull-applied");
         report.records.extend(applied.records);
         report.pulled += changes.len();
         state.pulled += changes.len();

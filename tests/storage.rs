@@ -729,6 +729,7 @@ fn snapshot_page(replica: &Replica, cursor: u64, more: bool) -> JsValue {
             .unwrap_or_default(),
         more,
         server_time_ms: 10_000,
+        total: replica.records().count() as u64,
     };
     js_sys::JSON::parse(&serde_json::to_string(&page).unwrap()).unwrap()
 }

@@ -214,6 +214,7 @@ impl Store {
                 }
                 _ => BTreeSet::new(),
             };
+            crate::mark("fieldbook:store:held-read");
             for (kind, key, _, entry) in &rows {
                 if held.contains(key) {
                     continue;
@@ -251,6 +252,7 @@ impl Store {
                 meta_store.put_with_key(&plain_js(&pull)?, &JsValue::from_str(PULL_KEY))?;
             }
             self.put_meta(&tx, SYNC_KEY, &meta)?;
+            crate::mark("fieldbook:store:puts-issued");
             Ok(SnapshotPage {
                 progress,
                 more,
@@ -384,6 +386,7 @@ impl Store {
                     RecordState::new(record)
                 });
             }
+            crate::mark("fieldbook:store:pull-read");
             let mut replica = Replica::from_records(states);
             let now = now_ms.max(0.0) as u64;
             for change in changes {
@@ -419,6 +422,7 @@ impl Store {
             tx.store(META)?
                 .put_with_key(&plain_js(&pull)?, &JsValue::from_str(PULL_KEY))?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
+            crate::mark("fieldbook:store:pull-puts-issued");
             Ok(applied)
         }
         .await;
