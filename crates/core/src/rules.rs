@@ -519,49 +519,122 @@ pub fn tasks_between(
             continue;
         };
         members.entry(household.id).or_default().push(person);
-        if person.living.is_deregistered() {
-            continue;
-        }
-        let mut candidates = Vec::new();
-        person_candidates(person, household, from, to, rules, &mut candidates);
         let visits = visits.get(&person.id).unwrap_or(&no_visits);
-        for candidate in candidates {
-            tasks.push(settle(candidate, household.id, visits, today, rules));
-        }
+        person_tasks(
+            person, household, visits, from, to, today, rules, &mut tasks,
+        );
     }
 
     // Household tasks: closed by a visit to any member.
     for household in households.values() {
-        if !household.flags.care_for_girls {
-            continue;
-        }
         let people = members.get(&household.id).map(Vec::as_slice).unwrap_or(&[]);
-        let household_visits: Vec<&Visit> = people
-            .iter()
-            .flat_map(|p| visits.get(&p.id).unwrap_or(&no_visits).iter().copied())
-            .collect();
-        for year in from.year()..=to.year() {
-            let period = Period::Year { year };
-            let candidate = Candidate {
-                kind: TaskKind::CareForGirls,
-                rule: Rule::CareForGirlsYearly,
-                start: period.start(),
-                end: period.end(),
-                close_until: period.end(),
-                person_id: household.head_person_id,
-            };
-            tasks.push(settle(
-                candidate,
-                household.id,
-                &household_visits,
-                today,
-                rules,
-            ));
-        }
+        let household_visits = || {
+            people
+                .iter()
+                .flat_map(|p| visits.get(&p.id).unwrap_or(&no_visits).iter().copied())
+                .collect()
+        };
+        own_tasks(
+            household,
+            household_visits,
+            from,
+            to,
+            today,
+            rules,
+            &mut tasks,
+        );
     }
 
     tasks.retain(|t| t.start <= to && t.end >= from);
     tasks
+}
+
+/// The tasks of one live household whose windows overlap `[from, to]`,
+/// with their status on `today`: each of its live `members`' (in the order
+/// given) and then its own (关爱女孩). `visits` gives a member's live visits
+/// in date order. The same tasks [`tasks_between`] finds for this household;
+/// what the Today list recomputes when one household changes
+/// ([`crate::today_index::TodayIndex`]).
+pub fn household_tasks<'a>(
+    household: &Household,
+    members: &[&'a Person],
+    visits: &dyn Fn(Id) -> Vec<&'a Visit>,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+    rules: &Rules,
+) -> Vec<Task> {
+    let mut tasks = Vec::new();
+    let mut all: Vec<&Visit> = Vec::new();
+    for person in members {
+        let hers = visits(person.id);
+        person_tasks(person, household, &hers, from, to, today, rules, &mut tasks);
+        if household.flags.care_for_girls {
+            all.extend(hers);
+        }
+    }
+    own_tasks(household, || all, from, to, today, rules, &mut tasks);
+    tasks.retain(|t| t.start <= to && t.end >= from);
+    tasks
+}
+
+/// One live member's tasks (none for a deregistered person).
+#[allow(clippy::too_many_arguments)]
+fn person_tasks(
+    person: &Person,
+    household: &Household,
+    visits: &[&Visit],
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+    rules: &Rules,
+    out: &mut Vec<Task>,
+) {
+    if person.living.is_deregistered() {
+        return;
+    }
+    let mut candidates = Vec::new();
+    person_candidates(person, household, from, to, rules, &mut candidates);
+    for candidate in candidates {
+        out.push(settle(candidate, household.id, visits, today, rules));
+    }
+}
+
+/// The household's own tasks (关爱女孩 each year of the range, for a
+/// household so flagged), closed by the first visit to any member, by date:
+/// `visits` gives the members' visits (in any order; sorted here).
+fn own_tasks<'a>(
+    household: &Household,
+    visits: impl FnOnce() -> Vec<&'a Visit>,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+    rules: &Rules,
+    out: &mut Vec<Task>,
+) {
+    if !household.flags.care_for_girls {
+        return;
+    }
+    let mut household_visits = visits();
+    household_visits.sort_by_key(|v| (v.date, v.id));
+    for year in from.year()..=to.year() {
+        let period = Period::Year { year };
+        let candidate = Candidate {
+            kind: TaskKind::CareForGirls,
+            rule: Rule::CareForGirlsYearly,
+            start: period.start(),
+            end: period.end(),
+            close_until: period.end(),
+            person_id: household.head_person_id,
+        };
+        out.push(settle(
+            candidate,
+            household.id,
+            &household_visits,
+            today,
+            rules,
+        ));
+    }
 }
 
 /// The tasks of one person on `today` — the same windows and statuses as
@@ -998,50 +1071,86 @@ fn tie_break(a: &Task, b: &Task, numbers: &HashMap<Id, &str>) -> std::cmp::Order
             t.start,
         )
     };
-    key(a).cmp(&key(b))
+    // Two tasks equal so far (a person's two follow-ups of one day, say)
+    // still come in one order, whatever order they were found in.
+    key(a)
+        .cmp(&key(b))
+        .then_with(|| a.end.cmp(&b.end))
+        .then_with(|| format!("{:?}", a.rule).cmp(&format!("{:?}", b.rule)))
 }
 
 /// The Today list on `today` (see [`TodayList`]): every task whose window
 /// overlaps the look-back and the look-ahead, sorted into what to do now,
 /// what comes up, what waits for an agreed day and what was missed.
 pub fn today_list(data: &Dataset, today: NaiveDate, rules: &Rules) -> TodayList {
-    let from = sub_days(today, rules.overdue_lookback_days);
-    let to = add_days(today, rules.upcoming_days);
+    let (from, to) = today_range(today, rules);
     let numbers: HashMap<Id, &str> = data
         .households
         .iter()
         .map(|h| (h.id, h.number.as_str()))
         .collect();
-    let mut list = TodayList::default();
-    for task in tasks_between(data, from, to, today, rules) {
-        match task.status {
-            TaskStatus::Missed => list.missed.push(task),
-            TaskStatus::Overdue | TaskStatus::Due => {
-                if task.set_aside_until(today).is_some() {
-                    list.set_aside.push(task);
-                } else {
-                    list.working.push(task);
+    TodayList::from_tasks(tasks_between(data, from, to, today, rules), today, &numbers)
+}
+
+/// The days the Today list looks at on `today`: from the look-back to the
+/// look-ahead.
+pub fn today_range(today: NaiveDate, rules: &Rules) -> (NaiveDate, NaiveDate) {
+    (
+        sub_days(today, rules.overdue_lookback_days),
+        add_days(today, rules.upcoming_days),
+    )
+}
+
+impl TodayList {
+    /// Sorts `tasks` (those of the Today range, see [`today_range`]) into
+    /// the four parts, each in its order; `numbers` gives households'
+    /// numbers for the ties.
+    pub fn from_tasks(
+        tasks: impl IntoIterator<Item = Task>,
+        today: NaiveDate,
+        numbers: &HashMap<Id, &str>,
+    ) -> TodayList {
+        let mut list = TodayList::default();
+        list.take(tasks, today);
+        list.sort(today, numbers);
+        list
+    }
+
+    fn take(&mut self, tasks: impl IntoIterator<Item = Task>, today: NaiveDate) {
+        let list = self;
+        for task in tasks {
+            match task.status {
+                TaskStatus::Missed => list.missed.push(task),
+                TaskStatus::Overdue | TaskStatus::Due => {
+                    if task.set_aside_until(today).is_some() {
+                        list.set_aside.push(task);
+                    } else {
+                        list.working.push(task);
+                    }
                 }
+                TaskStatus::Upcoming => list.upcoming.push(task),
+                TaskStatus::Later | TaskStatus::Done { .. } => {}
             }
-            TaskStatus::Upcoming => list.upcoming.push(task),
-            TaskStatus::Later | TaskStatus::Done { .. } => {}
         }
     }
-    list.working
-        .sort_by(|a, b| working_order(a, b, today, &numbers));
-    list.upcoming.sort_by(|a, b| {
-        (a.start, a.kind.priority())
-            .cmp(&(b.start, b.kind.priority()))
-            .then_with(|| tie_break(a, b, &numbers))
-    });
-    list.set_aside.sort_by(|a, b| {
-        (a.set_aside_until(today), a.kind.priority())
-            .cmp(&(b.set_aside_until(today), b.kind.priority()))
-            .then_with(|| tie_break(a, b, &numbers))
-    });
-    list.missed
-        .sort_by(|a, b| tie_break(a, b, &numbers).then_with(|| a.end.cmp(&b.end)));
-    list
+
+    fn sort(&mut self, today: NaiveDate, numbers: &HashMap<Id, &str>) {
+        let list = self;
+        list.working
+            .sort_by(|a, b| working_order(a, b, today, numbers));
+        list.upcoming.sort_by(|a, b| {
+            (a.start, a.kind.priority())
+                .cmp(&(b.start, b.kind.priority()))
+                .then_with(|| tie_break(a, b, numbers))
+        });
+        list.set_aside.sort_by(|a, b| {
+            (a.set_aside_until(today), a.kind.priority())
+                .cmp(&(b.set_aside_until(today), b.kind.priority()))
+                .then_with(|| tie_break(a, b, numbers))
+        });
+        list.missed
+            .sort_by(|a, b| tie_break(a, b, numbers).then_with(|| a.end.cmp(&b.end)));
+    }
 }
 
 /// The tasks on Today that are neither missed nor set aside: the working

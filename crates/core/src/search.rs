@@ -84,7 +84,7 @@ struct Entry {
 
 impl HouseholdIndex {
     /// Indexes the live households of a village and their live members, in
-    /// household-number order.
+    /// household-number order (ties by id).
     pub fn new(data: &Dataset, village_id: Id) -> Self {
         let mut names: HashMap<Id, Vec<(String, String)>> = HashMap::new();
         for person in data.persons.iter().filter(|p| !p.deleted) {
@@ -94,7 +94,7 @@ impl HouseholdIndex {
                 .push((person.name.clone(), initials(&person.name)));
         }
         let mut homes: Vec<&Household> = data.households_of(village_id).collect();
-        homes.sort_by(|a, b| a.number.cmp(&b.number));
+        homes.sort_by(|a, b| (&a.number, a.id).cmp(&(&b.number, b.id)));
         HouseholdIndex {
             entries: homes
                 .into_iter()
@@ -107,6 +107,41 @@ impl HouseholdIndex {
                 })
                 .collect(),
         }
+    }
+
+    /// Puts one household in, replacing what was held for it: `household`
+    /// with its live members' `names`, or nothing (`None`: removed, or
+    /// moved to another village). Keeps the household-number order, as if
+    /// the index were built anew.
+    pub fn put(&mut self, household_id: Id, household: Option<&Household>, names: &[String]) {
+        self.entries.retain(|e| e.household_id != household_id);
+        let Some(h) = household.filter(|h| !h.deleted) else {
+            return;
+        };
+        let key = (h.number.as_str(), h.id);
+        let at = self
+            .entries
+            .partition_point(|e| (e.number.as_str(), e.household_id) < key);
+        self.entries.insert(
+            at,
+            Entry {
+                household_id: h.id,
+                number: h.number.clone(),
+                group: h.group.clone(),
+                flags: h.flags,
+                names: names.iter().map(|n| (n.clone(), initials(n))).collect(),
+            },
+        );
+    }
+
+    /// How many households it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// It holds no household.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// The villager groups present, in their numbered order (一组, 二组 …
