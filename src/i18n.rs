@@ -477,6 +477,8 @@ messages! {
     // --- issue15 state ---
     // --- issue15 lists ---
     // --- issue15 sync ---
+    SyncReceivedOf => "已接收", "Received";
+    SyncRecordsUnit => "条", "records";
     // --- issue15 bench ---
     // --- issue15 lead ---
 }

@@ -411,31 +411,35 @@ impl AppState {
         let describe = move |change: &fieldbook_core::sync::Change| {
             data.with_untracked(|d| describe_record(d, change))
         };
+        // Interim (the sync helper's minimal change; the state helper
+        // writes the real body): each committed page's records go into the
+        // dataset in place, without waking the pages page by page; they
+        // are woken once when the step ends, whether it succeeded or not.
+        let handed = std::cell::Cell::new(false);
+        let on_records = |records: Vec<fieldbook_core::records::AnyRecord>| {
+            if !records.is_empty() {
+                handed.set(true);
+                data.update_untracked(|d| upsert_records(d, records));
+            }
+        };
         let result = crate::sync::sync_step(
             &store,
             &session,
             &move |p| sync.update(|s| s.progress = p),
             &describe,
+            &on_records,
         )
         .await;
         crate::mark("fieldbook:state:step-done");
+        if handed.get() {
+            data.notify();
+        }
+        crate::mark("fieldbook:state:notified");
         self.refresh_counts(&store).await;
         crate::mark("fieldbook:state:counts");
         let now = js_sys::Date::now();
         match result {
             Ok(report) => {
-                if report.reload {
-                    if let Ok(loaded) = store.load().await {
-                        crate::mark("fieldbook:state:reloaded");
-                        self.data.set(loaded);
-                    }
-                } else {
-                    self.data.update(|d| {
-                        for (kind, json) in report.records {
-                            upsert_json(d, kind, json);
-                        }
-                    });
-                }
                 self.sync.update(|s| {
                     s.running = false;
                     s.error = None;
@@ -465,10 +469,8 @@ impl AppState {
                         }
                     });
                 }
-                // Whatever was pulled before the failure is stored: show it.
-                if let Ok(loaded) = store.load().await {
-                    self.data.set(loaded);
-                }
+                // Whatever was pulled before the failure is stored and was
+                // handed over page by page: it shows already.
                 self.sync.update(|s| {
                     s.running = false;
                     s.error = Some(error.both());
@@ -502,6 +504,39 @@ impl AppState {
             }
         };
         let _ = set_interval_with_handle(tick, std::time::Duration::from_secs(20));
+    }
+}
+
+/// Puts records into the dataset, each replacing the one with its id (an
+/// index of each touched list made once, not a search per record).
+pub fn upsert_records(data: &mut Dataset, records: Vec<fieldbook_core::records::AnyRecord>) {
+    use fieldbook_core::records::AnyRecord as A;
+    fn put<R: Record>(
+        list: &mut Vec<R>,
+        index: &mut Option<std::collections::HashMap<fieldbook_core::Id, usize>>,
+        record: R,
+    ) {
+        let index = index
+            .get_or_insert_with(|| list.iter().enumerate().map(|(i, r)| (r.id(), i)).collect());
+        match index.get(&record.id()) {
+            Some(&i) => list[i] = record,
+            None => {
+                index.insert(record.id(), list.len());
+                list.push(record);
+            }
+        }
+    }
+    let mut at: [Option<std::collections::HashMap<fieldbook_core::Id, usize>>; 6] =
+        Default::default();
+    for record in records {
+        match record {
+            A::Village(r) => put(&mut data.villages, &mut at[0], r),
+            A::Household(r) => put(&mut data.households, &mut at[1], r),
+            A::Person(r) => put(&mut data.persons, &mut at[2], r),
+            A::Visit(r) => put(&mut data.visits, &mut at[3], r),
+            A::Plan(r) => put(&mut data.plans, &mut at[4], r),
+            A::Tick(r) => put(&mut data.ticks, &mut at[5], r),
+        }
     }
 }
 

@@ -71,7 +71,9 @@ pub use error::StorageError;
 pub use lock::{LockError, Recovery};
 pub use schema::{DB_NAME, DB_VERSION};
 pub use seal::{LockInfo, LockMode};
-pub use sync_store::{Applied, PullState, SnapshotPage, SnapshotProgress, SyncStart};
+pub use sync_store::{
+    Applied, PullState, SnapshotPage, SnapshotProgress, SyncStart, snapshot_page_next,
+};
 
 use idb::{Mode, Tx};
 use schema::{
