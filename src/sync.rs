@@ -452,14 +452,43 @@ pub struct Report {
     pub clock_off_ms: Option<f64>,
 }
 
+/// Work started now and driven by the browser's task queue, whose outcome
+/// is awaited later: so a request travels while the store is read or
+/// written.
+struct Eager<T> {
+    done: wasm_bindgen_futures::JsFuture,
+    outcome: std::rc::Rc<std::cell::RefCell<Option<T>>>,
+}
+
+impl<T: 'static> Eager<T> {
+    /// Starts `work`.
+    fn start(work: impl std::future::Future<Output = T> + 'static) -> Eager<T> {
+        let outcome: std::rc::Rc<std::cell::RefCell<Option<T>>> = Default::default();
+        let slot = std::rc::Rc::clone(&outcome);
+        let promise = wasm_bindgen_futures::future_to_promise(async move {
+            let done = work.await;
+            *slot.borrow_mut() = Some(done);
+            Ok(wasm_bindgen::JsValue::UNDEFINED)
+        });
+        Eager {
+            done: wasm_bindgen_futures::JsFuture::from(promise),
+            outcome,
+        }
+    }
+
+    /// The outcome, once there (`None` only if the work was dropped).
+    async fn answer(self) -> Option<T> {
+        let _ = self.done.await;
+        self.outcome.borrow_mut().take()
+    }
+}
+
 /// A request started now whose answer is awaited later: the next snapshot
 /// page comes over the network, and the browser parses it, while the
 /// current one is written.
 struct Prefetch {
-    done: wasm_bindgen_futures::JsFuture,
-    answer: std::rc::Rc<std::cell::RefCell<Option<Fetched>>>,
-    /// When it was sent and when its answer was in (ms, phone clock), for
-    /// the clock offset.
+    fetch: Eager<Fetched>,
+    /// When it was sent (ms, phone clock), for the clock offset.
     sent_ms: f64,
 }
 
@@ -471,27 +500,20 @@ impl Prefetch {
     fn snapshot(session: &Session, request: SnapshotRequest) -> Prefetch {
         let url = session.url("/api/v1/sync/snapshot");
         let token = session.token.clone();
-        let answer: std::rc::Rc<std::cell::RefCell<Option<Fetched>>> = Default::default();
-        let slot = std::rc::Rc::clone(&answer);
-        // Driven by the browser's task queue, not by whoever awaits it.
-        let promise = wasm_bindgen_futures::future_to_promise(async move {
-            let got = post_js(&url, &token, &request).await;
-            *slot.borrow_mut() = Some(got.map(|page| (page, js_sys::Date::now())));
-            Ok(wasm_bindgen::JsValue::UNDEFINED)
-        });
         Prefetch {
-            done: wasm_bindgen_futures::JsFuture::from(promise),
-            answer,
+            fetch: Eager::start(async move {
+                let got = post_js(&url, &token, &request).await;
+                got.map(|page| (page, js_sys::Date::now()))
+            }),
             sent_ms: js_sys::Date::now(),
         }
     }
 
     /// The answer, once in.
     async fn answer(self) -> Fetched {
-        let _ = self.done.await;
-        self.answer
-            .borrow_mut()
-            .take()
+        self.fetch
+            .answer()
+            .await
             .unwrap_or(Err((0, SyncError::Unreachable)))
     }
 }
@@ -512,15 +534,21 @@ pub async fn sync_step(
     on_records: &dyn Fn(Vec<AnyRecord>),
 ) -> Result<Report, SyncError> {
     crate::mark("fieldbook:sync:start");
+    // The server's identity is asked for while the store is read.
+    let identity = Eager::start(catch_up::identity(session.clone()));
     // One read for what the step starts from.
     let start = store.sync_start(&session.server).await?;
     crate::mark("fieldbook:sync:read-start");
     if start.local_only {
         return Err(SyncError::DemoData);
     }
+    let seen = identity
+        .answer()
+        .await
+        .unwrap_or(Err(SyncError::Unreachable))?;
     // A restored server first gets back what it lost; the cursor may move
     // back, so the step starts from what the store holds then.
-    let start = if catch_up::catch_up_after_restore(store, session).await? {
+    let start = if catch_up::catch_up_after_restore(store, session, seen).await? {
         store.sync_start(&session.server).await?
     } else {
         start

@@ -756,16 +756,29 @@ impl Store {
         state: &RecordState,
         record: &Value,
     ) -> Result<(), StorageError> {
+        self.write_state_kept(tx, state, record, true)
+    }
+
+    /// [`write_state`](Store::write_state), told whether the record may have
+    /// conflicts kept already: when it cannot, no delete is issued for a
+    /// record without conflicts (one request fewer a record).
+    fn write_state_kept(
+        &self,
+        tx: &Tx,
+        state: &RecordState,
+        record: &Value,
+        may_be_kept: bool,
+    ) -> Result<(), StorageError> {
         let key = JsValue::from_str(&schema::record_key(&state.record()));
         let value = state.to_stored(record, Some(self.device));
         tx.store(STATES)?
             .put_with_key(&self.value_js(&value)?, &key)?;
         let conflicts: Vec<Conflict> = state.conflicts().collect();
         let kept = tx.store(CONFLICTS)?;
-        if conflicts.is_empty() {
-            kept.delete(&key)?;
-        } else {
+        if !conflicts.is_empty() {
             kept.put_with_key(&self.value_js(&conflicts)?, &key)?;
+        } else if may_be_kept {
+            kept.delete(&key)?;
         }
         Ok(())
     }

@@ -462,6 +462,9 @@ impl Store {
         let tx = Tx::begin(&self.db, &scope, Mode::WriteBulk)?;
         let body = async {
             let meta = idb::request(tx.store(META)?.get(&JsValue::from_str(SYNC_KEY))?);
+            // Which records have conflicts kept (few, usually none): one
+            // read instead of a delete for every record without.
+            let kept = idb::request(tx.store(CONFLICTS)?.get_all_keys()?);
             // Every read issued before the first is awaited.
             let reads: Vec<_> = touched
                 .iter()
@@ -496,6 +499,10 @@ impl Store {
                     RecordState::new(record)
                 });
             }
+            let kept: BTreeSet<String> = js_sys::Array::from(&kept.await?)
+                .iter()
+                .filter_map(|k| k.as_string())
+                .collect();
             crate::mark("fieldbook:store:pull-read");
             let mut replica = Replica::from_records(states);
             let now = now_ms.max(0.0) as u64;
@@ -508,10 +515,11 @@ impl Store {
                 let Some(state) = replica.record(record) else {
                     continue;
                 };
+                let may_be_kept = kept.contains(&record_key(record));
                 match state.materialize() {
                     Ok(object) => {
                         let json = Value::Object(object);
-                        self.write_state(&tx, state, &json)?;
+                        self.write_state_kept(&tx, state, &json, may_be_kept)?;
                         tx.store(store_of(record.kind))?
                             .put(&self.record_js(&json)?)?;
                         // A record the core built always decodes; were one
@@ -521,7 +529,7 @@ impl Store {
                         }
                     }
                     Err(_) => {
-                        self.write_state(&tx, state, &Value::Null)?;
+                        self.write_state_kept(&tx, state, &Value::Null, may_be_kept)?;
                         applied.incomplete += 1;
                     }
                 }
