@@ -478,6 +478,8 @@ messages! {
     HistoryLoading => "正在读取随访记录……", "Still reading the visit history…";
     // --- issue15 lists ---
     // --- issue15 sync ---
+    SyncReceivedOf => "已接收", "Received";
+    SyncRecordsUnit => "条", "records";
     // --- issue15 bench ---
     // --- issue15 lead ---
 }

@@ -722,32 +722,17 @@ impl AppState {
         // step that fails later has already shown what it stored, and
         // nothing is read again.
         let on_records = move |records: Vec<AnyRecord>| state.apply(records);
-        // COMPAT until the sync helper's `sync_step(.., on_records)` lands:
-        // the pulled records come back in the report; a snapshot's are read
-        // again in phases.
         let result = crate::sync::sync_step(
             &store,
             &session,
             &move |p| sync.update(|s| s.progress = p),
             &describe,
+            &on_records,
         )
         .await;
-        if let Ok(report) = &result {
-            if report.reload {
-                if let Err(error) = self.read_records(&store).await {
-                    web_sys::console::warn_1(&format!("reading the records: {error:?}").into());
-                }
-            } else {
-                on_records(
-                    report
-                        .records
-                        .iter()
-                        .filter_map(|(kind, json)| AnyRecord::from_json(*kind, json.clone()).ok())
-                        .collect(),
-                );
-            }
-        }
+        crate::mark("fieldbook:state:step-done");
         self.refresh_counts(&store).await;
+        crate::mark("fieldbook:state:counts");
         let now = js_sys::Date::now();
         match result {
             Ok(report) => {
@@ -760,6 +745,8 @@ impl AppState {
                     s.last_result = Some((report.pushed, report.pulled));
                     s.clock_off_ms = report.clock_off_ms;
                 });
+                crate::mark("fieldbook:state:set");
+                leptos::prelude::request_animation_frame(|| crate::mark("fieldbook:state:drawn"));
             }
             Err(error) => {
                 // The detail (a storage exception's name, a server's words)

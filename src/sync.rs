@@ -11,9 +11,9 @@
 use std::cell::Cell;
 
 use fieldbook_core::api::{ErrorBody, LoginRequest, LoginResponse, Role, UserView};
+use fieldbook_core::records::AnyRecord;
 use fieldbook_core::sync::{
-    Change, ChangeId, PullRequest, PullResponse, PushRequest, PushResponse, RecordKind,
-    SnapshotRequest,
+    Change, ChangeId, PullRequest, PullResponse, PushRequest, PushResponse, SnapshotRequest,
 };
 use gloo_storage::{LocalStorage, Storage};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,8 @@ pub const PUSH_BATCH: usize = 500;
 /// one IndexedDB transaction.
 pub const PULL_PAGE: u32 = 5_000;
 /// Records per snapshot page: the server's most. Each page is one request
-/// and one IndexedDB transaction.
+/// and one IndexedDB transaction; the next page is on its way while one is
+/// written.
 pub const SNAPSHOT_PAGE: u32 = 10_000;
 /// How far the phone's clock may be from the server's before the worker is
 /// told to set it.
@@ -413,9 +414,13 @@ pub async fn logout(session: &Session) {
 /// Notes the server's clock from an answer to a request sent at `sent_ms`:
 /// the offset is taken against the middle of the round trip.
 fn note_server_time(server_time_ms: u64, sent_ms: f64) {
-    let now = js_sys::Date::now();
+    note_server_time_between(server_time_ms, sent_ms, js_sys::Date::now());
+}
+
+/// As [`note_server_time`], for an answer that was in at `arrived_ms`.
+fn note_server_time_between(server_time_ms: u64, sent_ms: f64, arrived_ms: f64) {
     let mut record = SyncRecord::load();
-    record.offset_ms = server_time_ms as f64 - (sent_ms + now) / 2.0;
+    record.offset_ms = server_time_ms as f64 - (sent_ms + arrived_ms) / 2.0;
     record.save();
 }
 
@@ -426,8 +431,14 @@ pub struct Progress {
     pub pushed: usize,
     /// Changes to push in all.
     pub to_push: usize,
-    /// Changes pulled so far.
+    /// Changes pulled so far (and records of a snapshot taken in).
     pub pulled: usize,
+    /// Records of a snapshot taken in so far, over every step that took
+    /// part of it (a snapshot resumed after a closed tab counts on).
+    pub received: usize,
+    /// Records the whole snapshot holds, as the server says; 0 when no
+    /// snapshot is being taken in (or the server does not say).
+    pub total: usize,
 }
 
 /// What a finished step did.
@@ -435,34 +446,109 @@ pub struct Progress {
 pub struct Report {
     /// Changes the server acknowledged.
     pub pushed: usize,
-    /// Changes pulled and merged.
+    /// Changes pulled and merged (and records of a snapshot taken in).
     pub pulled: usize,
-    /// Records the pulls changed, as (kind, JSON), for the pages to show.
-    pub records: Vec<(RecordKind, Value)>,
-    /// A snapshot was taken in: the pages must read every record again.
-    pub reload: bool,
     /// How far the phone's clock is from the server's, when far.
     pub clock_off_ms: Option<f64>,
 }
 
+/// Work started now and driven by the browser's task queue, whose outcome
+/// is awaited later: so a request travels while the store is read or
+/// written.
+struct Eager<T> {
+    done: wasm_bindgen_futures::JsFuture,
+    outcome: std::rc::Rc<std::cell::RefCell<Option<T>>>,
+}
+
+impl<T: 'static> Eager<T> {
+    /// Starts `work`.
+    fn start(work: impl std::future::Future<Output = T> + 'static) -> Eager<T> {
+        let outcome: std::rc::Rc<std::cell::RefCell<Option<T>>> = Default::default();
+        let slot = std::rc::Rc::clone(&outcome);
+        let promise = wasm_bindgen_futures::future_to_promise(async move {
+            let done = work.await;
+            *slot.borrow_mut() = Some(done);
+            Ok(wasm_bindgen::JsValue::UNDEFINED)
+        });
+        Eager {
+            done: wasm_bindgen_futures::JsFuture::from(promise),
+            outcome,
+        }
+    }
+
+    /// The outcome, once there (`None` only if the work was dropped).
+    async fn answer(self) -> Option<T> {
+        let _ = self.done.await;
+        self.outcome.borrow_mut().take()
+    }
+}
+
+/// A request started now whose answer is awaited later: the next snapshot
+/// page comes over the network, and the browser parses it, while the
+/// current one is written.
+struct Prefetch {
+    fetch: Eager<Fetched>,
+    /// When it was sent (ms, phone clock), for the clock offset.
+    sent_ms: f64,
+}
+
+/// A page as `response.json()` made it, and when it was in; or the error.
+type Fetched = Result<(wasm_bindgen::JsValue, f64), (u16, SyncError)>;
+
+impl Prefetch {
+    /// Sends a snapshot request now.
+    fn snapshot(session: &Session, request: SnapshotRequest) -> Prefetch {
+        let url = session.url("/api/v1/sync/snapshot");
+        let token = session.token.clone();
+        Prefetch {
+            fetch: Eager::start(async move {
+                let got = post_js(&url, &token, &request).await;
+                got.map(|page| (page, js_sys::Date::now()))
+            }),
+            sent_ms: js_sys::Date::now(),
+        }
+    }
+
+    /// The answer, once in.
+    async fn answer(self) -> Fetched {
+        self.fetch
+            .answer()
+            .await
+            .unwrap_or(Err((0, SyncError::Unreachable)))
+    }
+}
+
 /// One sync step: push every outbox change (per device that made it, in
-/// batches), dropping exactly what the server acknowledged; then pull page
-/// by page, merging each and moving the cursor. `progress` hears each step;
-/// `describe` names a refused change's record for the worker.
+/// batches), dropping exactly what the server acknowledged; then take in a
+/// snapshot (a phone that holds nothing) and pull page by page, merging
+/// each and moving the cursor. `progress` hears each step; `describe` names
+/// a refused change's record for the worker; `on_records` gets the records
+/// each page changed, decoded from what was written, right after its
+/// commit: so a failed step has handed over exactly what was committed
+/// (and the error says what failed).
 pub async fn sync_step(
     store: &Store,
     session: &Session,
     progress: &dyn Fn(Progress),
     describe: &dyn Fn(&Change) -> String,
+    on_records: &dyn Fn(Vec<AnyRecord>),
 ) -> Result<Report, SyncError> {
+    crate::mark("fieldbook:sync:start");
+    // The server's identity is asked for while the store is read.
+    let identity = Eager::start(catch_up::identity(session.clone()));
     // One read for what the step starts from.
     let start = store.sync_start(&session.server).await?;
+    crate::mark("fieldbook:sync:read-start");
     if start.local_only {
         return Err(SyncError::DemoData);
     }
+    let seen = identity
+        .answer()
+        .await
+        .unwrap_or(Err(SyncError::Unreachable))?;
     // A restored server first gets back what it lost; the cursor may move
     // back, so the step starts from what the store holds then.
-    let start = if catch_up::catch_up_after_restore(store, session).await? {
+    let start = if catch_up::catch_up_after_restore(store, session, seen).await? {
         store.sync_start(&session.server).await?
     } else {
         start
@@ -526,37 +612,47 @@ pub async fn sync_step(
             progress(state);
         }
     }
+    crate::mark("fieldbook:sync:pushed");
     let mut cursor = start.cursor;
     if cursor == 0
         && let Some(mut at) = store.snapshot_point(&session.server).await?
     {
         // A phone that holds nothing of its villages takes their records
         // as they stand, page by page, then pulls from the snapshot's
-        // cursor: far less than every change since the start.
-        loop {
-            let sent = js_sys::Date::now();
-            let page = match post_js(
-                &session.url("/api/v1/sync/snapshot"),
-                &session.token,
-                &SnapshotRequest {
-                    after: at.after,
-                    limit: SNAPSHOT_PAGE,
-                },
-            )
-            .await
-            {
+        // cursor: far less than every change since the start. The next
+        // page is asked for as soon as this one says where it ends, so it
+        // comes (and is parsed) while this one is written.
+        state.received = at.received as usize;
+        state.total = at.total as usize;
+        let request = |after| SnapshotRequest {
+            after,
+            limit: SNAPSHOT_PAGE,
+        };
+        let mut next = Some(Prefetch::snapshot(session, request(at.after)));
+        while let Some(fetch) = next.take() {
+            let sent = fetch.sent_ms;
+            crate::mark("fieldbook:sync:snapshot-waiting");
+            let (page, arrived) = match fetch.answer().await {
                 Ok(page) => page,
                 // A server without snapshots: pull every change instead.
                 Err((404, _)) => break,
                 Err(e) => return Err(expired(e)),
             };
+            crate::mark("fieldbook:sync:snapshot-parsed");
+            let (more, last) = crate::storage::snapshot_page_next(&page)?;
+            if more {
+                next = Some(Prefetch::snapshot(session, request(last)));
+            }
             let taken = store
                 .apply_snapshot_page(&page, &at, corrected_now_ms())
                 .await?;
-            note_server_time(taken.server_time_ms, sent);
+            crate::mark("fieldbook:sync:snapshot-written");
+            note_server_time_between(taken.server_time_ms, sent, arrived);
             report.pulled += taken.records;
-            report.reload = true;
             state.pulled += taken.records;
+            state.received = taken.progress.received as usize;
+            state.total = taken.progress.total as usize;
+            on_records(taken.written);
             progress(state);
             at = taken.progress;
             if !taken.more {
@@ -564,9 +660,11 @@ pub async fn sync_step(
                 break;
             }
         }
+        state.total = 0;
     }
     loop {
         let sent = js_sys::Date::now();
+        crate::mark("fieldbook:sync:pull-sent");
         let page: PullResponse = post(
             &session.url("/api/v1/sync/pull"),
             Some(&session.token),
@@ -578,6 +676,7 @@ pub async fn sync_step(
         .await
         .map_err(expired)?;
         note_server_time(page.server_time_ms, sent);
+        crate::mark("fieldbook:sync:pull-received");
         let changes: Vec<Change> = page.changes.into_iter().map(|c| c.change).collect();
         let applied = store
             .apply_pulled(
@@ -587,7 +686,8 @@ pub async fn sync_step(
                 corrected_now_ms(),
             )
             .await?;
-        report.records.extend(applied.records);
+        crate::mark("fieldbook:sync:pull-applied");
+        on_records(applied.records);
         report.pulled += changes.len();
         state.pulled += changes.len();
         progress(state);

@@ -321,6 +321,7 @@ async fn with_the_lock_on_a_snapshot_and_pulled_pages_are_stored_sealed() {
         max_ts: Hlc::new(5_000, 0),
         more: false,
         server_time_ms: 6_000,
+        total: replica.records().count() as u64,
     };
     let page = js_sys::JSON::parse(&serde_json::to_string(&page).unwrap()).unwrap();
     store

@@ -8,6 +8,7 @@
 use chrono::NaiveDate;
 use fieldbook::storage::{DB_VERSION, FailPoint, StorageError, Store, SyncMeta, estimate};
 use fieldbook_core::generate::{Size, generate};
+use fieldbook_core::records::AnyRecord;
 use fieldbook_core::sync::{
     Change, Conflict, DeviceId, Hlc, RecordKind, RecordRef, Replica, SnapshotResponse,
     changes_for_new_record,
@@ -729,6 +730,7 @@ fn snapshot_page(replica: &Replica, cursor: u64, more: bool) -> JsValue {
             .unwrap_or_default(),
         more,
         server_time_ms: 10_000,
+        total: replica.records().count() as u64,
     };
     js_sys::JSON::parse(&serde_json::to_string(&page).unwrap()).unwrap()
 }
@@ -841,6 +843,183 @@ async fn a_snapshot_is_taken_in_page_by_page_then_pulls_go_on_from_its_cursor() 
     let other = fresh("t-snapshot-other").await;
     other.save(None, &village(), 1_000.0).await.unwrap();
     assert_eq!(other.snapshot_point(server).await.unwrap(), None);
+}
+
+/// A snapshot page of these records (a replica holding their creation each)
+/// as the server sends it, saying the whole snapshot holds `total`.
+fn snapshot_page_of(
+    records: &[(RecordKind, Value)],
+    cursor: u64,
+    more: bool,
+    total: u64,
+) -> JsValue {
+    let mut replica = Replica::new();
+    for (i, (kind, json)) in records.iter().enumerate() {
+        for change in changes_for_new_record(
+            *kind,
+            json,
+            Hlc::new(5_000, 0),
+            DeviceId(id(9)),
+            100 * i as u64 + 1,
+        )
+        .unwrap()
+        {
+            replica.apply(change);
+        }
+    }
+    let mut page: Value = serde_json::from_str(
+        &js_sys::JSON::stringify(&snapshot_page(&replica, cursor, more))
+            .unwrap()
+            .as_string()
+            .unwrap(),
+    )
+    .unwrap();
+    page["total"] = json!(total);
+    js_sys::JSON::parse(&page.to_string()).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_snapshot_page_hands_over_exactly_the_records_it_wrote_and_counts_them_against_the_total()
+{
+    let store = fresh("t-snapshot-hand-over").await;
+    let server = "https://township.example/";
+    let at = store.snapshot_point(server).await.unwrap().expect("empty");
+    assert_eq!((at.received, at.total), (0, 0));
+    let first = Household::new(id(2), id(1), "001");
+    let second = Household::new(id(4), id(1), "002");
+    let mut held = Household::new(id(3), id(1), "003");
+    let member = person();
+    // The first page: the village.
+    let page_zero = snapshot_page_of(
+        &[(
+            RecordKind::Village,
+            serde_json::to_value(village()).unwrap(),
+        )],
+        50,
+        true,
+        6,
+    );
+    let zero = store
+        .apply_snapshot_page(&page_zero, &at, 5_500.0)
+        .await
+        .unwrap();
+    assert_eq!(zero.written, vec![AnyRecord::from(village())]);
+    assert_eq!((zero.progress.received, zero.progress.total), (1, 6));
+    let at = zero.progress;
+    // A record saved here before its page came: left as it is, not handed
+    // over.
+    held.address = Some("本机".into());
+    store.save(None, &held, 5_800.0).await.unwrap();
+    let page_one = snapshot_page_of(
+        &[
+            (RecordKind::Household, serde_json::to_value(&first).unwrap()),
+            (RecordKind::Household, serde_json::to_value(&held).unwrap()),
+            (
+                RecordKind::Household,
+                serde_json::to_value(&second).unwrap(),
+            ),
+        ],
+        55,
+        true,
+        6,
+    );
+
+    // A failed page hands over nothing and leaves the snapshot where it was.
+    for point in [FailPoint::AfterRecordPut, FailPoint::QuotaOnMetaPut] {
+        store.fail_next_write(point);
+        assert!(
+            store
+                .apply_snapshot_page(&page_one, &at, 6_000.0)
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            store.snapshot_point(server).await.unwrap(),
+            Some(at.clone())
+        );
+        assert_eq!(
+            store.load().await.unwrap().households,
+            std::slice::from_ref(&held)
+        );
+    }
+
+    let taken = store
+        .apply_snapshot_page(&page_one, &at, 6_000.0)
+        .await
+        .unwrap();
+    assert_eq!(
+        taken.written,
+        vec![
+            AnyRecord::from(first.clone()),
+            AnyRecord::from(second.clone())
+        ],
+        "the page's records but the one held here, as written"
+    );
+    let stored = store.load().await.unwrap();
+    assert_eq!(
+        stored.households,
+        [first.clone(), held.clone(), second.clone()]
+    );
+    assert_eq!(
+        (taken.records, taken.progress.received, taken.progress.total),
+        (3, 4, 6)
+    );
+    // A step that starts again goes on counting from there.
+    assert_eq!(
+        store.snapshot_point(server).await.unwrap(),
+        Some(taken.progress.clone())
+    );
+
+    // The last page: the person, and a record whose values do not form one
+    // yet (kept in its merge state, not handed over, not stored).
+    let mut replica = Replica::new();
+    for change in changes_for_new_record(
+        RecordKind::Person,
+        &serde_json::to_value(&member).unwrap(),
+        Hlc::new(5_000, 0),
+        DeviceId(id(9)),
+        500,
+    )
+    .unwrap()
+    {
+        replica.apply(change);
+    }
+    let partial = changes_of(&Household::new(id(5), id(1), "005"), 9, 5_000);
+    let number = partial
+        .iter()
+        .find(|c| c.field == "number")
+        .unwrap()
+        .clone();
+    replica.apply(number);
+    let mut page_two: Value = serde_json::from_str(
+        &js_sys::JSON::stringify(&snapshot_page(&replica, 60, false))
+            .unwrap()
+            .as_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        page_two["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["body"].is_null())
+    );
+    page_two["total"] = json!(6);
+    let page_two = js_sys::JSON::parse(&page_two.to_string()).unwrap();
+    let done = store
+        .apply_snapshot_page(&page_two, &taken.progress, 7_000.0)
+        .await
+        .unwrap();
+    assert_eq!(done.written, vec![AnyRecord::from(member.clone())]);
+    assert_eq!(
+        (done.records, done.progress.received, done.progress.total),
+        (2, 6, 6)
+    );
+    let stored = store.load().await.unwrap();
+    assert_eq!(stored.persons, [member]);
+    assert_eq!(stored.households.len(), 3);
+    assert_eq!(store.pull_cursor(server).await.unwrap(), 50);
 }
 
 /// After a server restore: every change the store holds (pulled ones rebuilt
@@ -1051,11 +1230,7 @@ async fn a_pulled_page_changes_only_its_records_in_memory_and_wakes_only_their_h
         .apply_pulled("https://township.example/", &changes, 10, 6_000.0)
         .await
         .unwrap();
-    let batch: Vec<AnyRecord> = applied
-        .records
-        .into_iter()
-        .map(|(kind, json)| AnyRecord::from_json(kind, json).unwrap())
-        .collect();
+    let batch: Vec<AnyRecord> = applied.records;
     assert_eq!(batch, [AnyRecord::Visit(visit.clone())]);
 
     let before = LIVE.with(|l| l.borrow().as_ref().unwrap().records().dataset().clone());

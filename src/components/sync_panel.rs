@@ -148,6 +148,23 @@ pub fn SyncPanel() -> impl IntoView {
                 i18n.count(p.pulled)
             )
         });
+        // A first sync: records received of the snapshot's total, with a bar.
+        let received = (view.running && view.progress.total > 0).then(|| {
+            let p = view.progress;
+            let text = format!(
+                "{} {} / {} {}",
+                i18n.t(Key::SyncReceivedOf),
+                i18n.count(p.received),
+                i18n.count(p.total),
+                i18n.t(Key::SyncRecordsUnit)
+            );
+            view! {
+                <p class="sync-received" data-testid="sync-received">
+                    {text}
+                    <progress max=p.total value=p.received.min(p.total)></progress>
+                </p>
+            }
+        });
         let last = view
             .last_ok_ms
             .map(|ms| format!("{} {}", i18n.t(Key::LastSync), i18n.moment(ms)));
@@ -172,6 +189,7 @@ pub fn SyncPanel() -> impl IntoView {
         });
         view! {
             <p data-testid="sync-progress" role="status">{progress}</p>
+            {received}
             <p data-testid="last-sync">{last.unwrap_or_else(|| i18n.t(Key::NeverSynced).to_string())}</p>
             <p data-testid="sync-result">{result}</p>
             {clock.map(|c| view! { <p class="error" data-testid="clock-warning">{c}</p> })}

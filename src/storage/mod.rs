@@ -75,7 +75,9 @@ pub use load::last_id;
 pub use lock::{LockError, Recovery};
 pub use schema::{DB_NAME, DB_VERSION};
 pub use seal::{LockInfo, LockMode};
-pub use sync_store::{Applied, PullState, SnapshotPage, SnapshotProgress, SyncStart};
+pub use sync_store::{
+    Applied, PullState, SnapshotPage, SnapshotProgress, SyncStart, snapshot_page_next,
+};
 
 use idb::{Mode, Tx};
 use schema::{
@@ -758,16 +760,29 @@ impl Store {
         state: &RecordState,
         record: &Value,
     ) -> Result<(), StorageError> {
+        self.write_state_kept(tx, state, record, true)
+    }
+
+    /// [`write_state`](Store::write_state), told whether the record may have
+    /// conflicts kept already: when it cannot, no delete is issued for a
+    /// record without conflicts (one request fewer a record).
+    fn write_state_kept(
+        &self,
+        tx: &Tx,
+        state: &RecordState,
+        record: &Value,
+        may_be_kept: bool,
+    ) -> Result<(), StorageError> {
         let key = JsValue::from_str(&schema::record_key(&state.record()));
         let value = state.to_stored(record, Some(self.device));
         tx.store(STATES)?
             .put_with_key(&self.value_js(&value)?, &key)?;
         let conflicts: Vec<Conflict> = state.conflicts().collect();
         let kept = tx.store(CONFLICTS)?;
-        if conflicts.is_empty() {
-            kept.delete(&key)?;
-        } else {
+        if !conflicts.is_empty() {
             kept.put_with_key(&self.value_js(&conflicts)?, &key)?;
+        } else if may_be_kept {
+            kept.delete(&key)?;
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use fieldbook_core::records::AnyRecord;
 use fieldbook_core::sync::{
     Change, ChangeId, Conflict, Hlc, RecordKind, RecordRef, RecordState, Replica,
 };
@@ -32,9 +33,9 @@ pub struct PullState {
 /// What taking in a page of pulled changes did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Applied {
-    /// Every record the page changed, rebuilt from its merge state, as
-    /// (kind, JSON object): what the pages must show now.
-    pub records: Vec<(fieldbook_core::sync::RecordKind, Value)>,
+    /// Every record the page changed, rebuilt from its merge state (the
+    /// values written, not read back): what the pages must show now.
+    pub records: Vec<AnyRecord>,
     /// Records whose values do not form a whole record yet (a change still
     /// to come): kept in their merge state, not shown.
     pub incomplete: usize,
@@ -52,6 +53,13 @@ pub struct SnapshotProgress {
     pub cursor: u64,
     /// The last record of the last page taken in.
     pub after: Option<RecordRef>,
+    /// Records taken in so far (every page committed).
+    #[serde(default)]
+    pub received: u64,
+    /// Records the whole snapshot holds, as the server's last page said
+    /// (0: not said).
+    #[serde(default)]
+    pub total: u64,
 }
 
 /// What taking in one snapshot page did.
@@ -65,6 +73,74 @@ pub struct SnapshotPage {
     pub records: usize,
     /// The server's clock.
     pub server_time_ms: u64,
+    /// The records the page wrote, decoded once from the values put (never
+    /// read back), in the page's order: for the app's memory. Not among
+    /// them: a record this phone held already (left as it was) and one
+    /// whose values do not form a record yet (`body: null`).
+    pub written: Vec<AnyRecord>,
+}
+
+/// What a sync step needs of a snapshot page before taking it in, to ask
+/// for the next one meanwhile: whether more wait, and after which record.
+pub fn snapshot_page_next(page: &JsValue) -> Result<(bool, Option<RecordRef>), StorageError> {
+    let more = field(page, "more")?.as_bool().unwrap_or(false);
+    let records: js_sys::Array = field(page, "records")?
+        .dyn_into()
+        .map_err(|_| StorageError::other("a snapshot page without records"))?;
+    let last = match records.length() {
+        0 => None,
+        n => Some(record_ref(&field(&records.get(n - 1), "record")?)?),
+    };
+    Ok((more, last))
+}
+
+/// A `RecordRef` given as a JavaScript object.
+fn record_ref(record: &JsValue) -> Result<RecordRef, StorageError> {
+    let kind = field(record, "kind")?.as_string().unwrap_or_default();
+    let id = field(record, "id")?.as_string().unwrap_or_default();
+    Ok(RecordRef {
+        kind: RecordKind::from_name(&kind)
+            .ok_or_else(|| StorageError::other("a snapshot record of an unknown kind"))?,
+        id: fieldbook_core::Id::parse_str(&id)
+            .map_err(|_| StorageError::other("a snapshot record without its id"))?,
+    })
+}
+
+/// Records of one kind given as a JavaScript array of plain objects (the
+/// bodies a page wrote), decoded through one JSON text. A body that does
+/// not decode as its kind is left out (as the pages would leave it).
+fn decode_bodies(kind: RecordKind, bodies: &js_sys::Array) -> Result<Vec<AnyRecord>, StorageError> {
+    use fieldbook_core::{Household, Person, Tick, Village, Visit, WorkPlan};
+    fn typed<R: serde::de::DeserializeOwned + Into<AnyRecord>>(
+        text: &str,
+    ) -> serde_json::Result<Vec<AnyRecord>> {
+        Ok(serde_json::from_str::<Vec<R>>(text)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+    if bodies.length() == 0 {
+        return Ok(Vec::new());
+    }
+    let text = js_sys::JSON::stringify(bodies)?
+        .as_string()
+        .ok_or_else(|| StorageError::other("a snapshot page's records are not JSON"))?;
+    let all = match kind {
+        RecordKind::Village => typed::<Village>(&text),
+        RecordKind::Household => typed::<Household>(&text),
+        RecordKind::Person => typed::<Person>(&text),
+        RecordKind::Visit => typed::<Visit>(&text),
+        RecordKind::Plan => typed::<WorkPlan>(&text),
+        RecordKind::Tick => typed::<Tick>(&text),
+    };
+    match all {
+        Ok(records) => Ok(records),
+        // One at a time, leaving out what does not decode.
+        Err(_) => Ok(serde_json::from_str::<Vec<Value>>(&text)?
+            .into_iter()
+            .filter_map(|json| AnyRecord::from_json(kind, json).ok())
+            .collect()),
+    }
 }
 
 /// What a sync step starts from: see [`Store::sync_start`].
@@ -123,8 +199,7 @@ impl Store {
             }
             Ok(empty.then(|| SnapshotProgress {
                 server: server.to_string(),
-                cursor: 0,
-                after: None,
+                ..SnapshotProgress::default()
             }))
         }
         .await;
@@ -159,6 +234,10 @@ impl Store {
         let cursor = number("cursor")?;
         let server_time_ms = number("server_time_ms")?;
         let more = field(page, "more")?.as_bool().unwrap_or(false);
+        // An older server does not say: keep what an earlier page said.
+        let total = field(page, "total")?
+            .as_f64()
+            .map_or(at.total, |n| n as u64);
         let max_ts: Hlc = plain_from_js(&field(page, "max_ts")?)?;
         let conflicts: Vec<Conflict> = plain_from_js(&field(page, "conflicts")?)?;
 
@@ -194,10 +273,11 @@ impl Store {
         // to anyone, and a page lost is fetched again.
         let tx = Tx::begin(&self.db, &scope, Mode::WriteBulk)?;
         let body = async {
-            let mut meta = read_sync_meta(&tx).await?;
             let states = tx.store(STATES)?;
-            // The states held already within the page's key range: one read.
-            let held: BTreeSet<String> = match (
+            // Two reads, both under way before either is awaited: the clock,
+            // and the states held already within the page's key range.
+            let meta = idb::request(tx.store(META)?.get(&JsValue::from_str(SYNC_KEY))?);
+            let held = match (
                 rows.iter().map(|r| &r.1).min(),
                 rows.iter().map(|r| &r.1).max(),
             ) {
@@ -206,14 +286,27 @@ impl Store {
                         &JsValue::from_str(low),
                         &JsValue::from_str(high),
                     )?;
-                    let keys = idb::request(states.get_all_keys_with_key(&range)?).await?;
-                    js_sys::Array::from(&keys)
-                        .iter()
-                        .filter_map(|k| k.as_string())
-                        .collect()
+                    Some(idb::request(states.get_all_keys_with_key(&range)?))
                 }
-                _ => BTreeSet::new(),
+                _ => None,
             };
+            let meta = meta.await?;
+            let mut meta: super::SyncMeta = if meta.is_undefined() {
+                super::SyncMeta::default()
+            } else {
+                plain_from_js(&meta)?
+            };
+            let held: BTreeSet<String> = match held {
+                Some(keys) => js_sys::Array::from(&keys.await?)
+                    .iter()
+                    .filter_map(|k| k.as_string())
+                    .collect(),
+                None => BTreeSet::new(),
+            };
+            crate::mark("fieldbook:store:held-read");
+            // The bodies written, by kind (a page is in kind order), for the
+            // app's memory.
+            let mut written: Vec<(RecordKind, js_sys::Array)> = Vec::new();
             for (kind, key, _, entry) in &rows {
                 if held.contains(key) {
                     continue;
@@ -221,11 +314,20 @@ impl Store {
                 let body = field(entry, "body")?;
                 if !body.is_null() {
                     tx.store(store_of(*kind))?.put(&self.record_raw(&body)?)?;
+                    match written.last() {
+                        Some((last, bodies)) if last == kind => {
+                            bodies.push(&body);
+                        }
+                        _ => written.push((*kind, js_sys::Array::of1(&body))),
+                    }
                 }
                 states.put_with_key(
                     &self.value_raw(&field(entry, "state")?)?,
                     &JsValue::from_str(key),
                 )?;
+            }
+            if self.trips(FailPoint::AfterRecordPut) {
+                return Err(StorageError::other("simulated failure after the records"));
             }
             let kept = tx.store(CONFLICTS)?;
             for (key, list) in &grouped {
@@ -238,6 +340,8 @@ impl Store {
                 server: at.server.clone(),
                 cursor: if at.cursor == 0 { cursor } else { at.cursor },
                 after: last,
+                received: at.received + rows.len() as u64,
+                total,
             };
             let meta_store = tx.store(META)?;
             if more {
@@ -251,11 +355,19 @@ impl Store {
                 meta_store.put_with_key(&plain_js(&pull)?, &JsValue::from_str(PULL_KEY))?;
             }
             self.put_meta(&tx, SYNC_KEY, &meta)?;
+            crate::mark("fieldbook:store:puts-issued");
+            // Decoded while the browser writes: the same values, once.
+            let mut records = Vec::with_capacity(rows.len());
+            for (kind, bodies) in &written {
+                records.extend(decode_bodies(*kind, bodies)?);
+            }
+            crate::mark("fieldbook:store:decoded");
             Ok(SnapshotPage {
                 progress,
                 more,
                 records: rows.len(),
                 server_time_ms,
+                written: records,
             })
         }
         .await;
@@ -350,6 +462,9 @@ impl Store {
         let tx = Tx::begin(&self.db, &scope, Mode::WriteBulk)?;
         let body = async {
             let meta = idb::request(tx.store(META)?.get(&JsValue::from_str(SYNC_KEY))?);
+            // Which records have conflicts kept (few, usually none): one
+            // read instead of a delete for every record without.
+            let kept = idb::request(tx.store(CONFLICTS)?.get_all_keys()?);
             // Every read issued before the first is awaited.
             let reads: Vec<_> = touched
                 .iter()
@@ -384,6 +499,11 @@ impl Store {
                     RecordState::new(record)
                 });
             }
+            let kept: BTreeSet<String> = js_sys::Array::from(&kept.await?)
+                .iter()
+                .filter_map(|k| k.as_string())
+                .collect();
+            crate::mark("fieldbook:store:pull-read");
             let mut replica = Replica::from_records(states);
             let now = now_ms.max(0.0) as u64;
             for change in changes {
@@ -395,16 +515,21 @@ impl Store {
                 let Some(state) = replica.record(record) else {
                     continue;
                 };
+                let may_be_kept = kept.contains(&record_key(record));
                 match state.materialize() {
                     Ok(object) => {
                         let json = Value::Object(object);
-                        self.write_state(&tx, state, &json)?;
+                        self.write_state_kept(&tx, state, &json, may_be_kept)?;
                         tx.store(store_of(record.kind))?
                             .put(&self.record_js(&json)?)?;
-                        applied.records.push((record.kind, json));
+                        // A record the core built always decodes; were one
+                        // not to, the pages could not show it anyway.
+                        if let Ok(decoded) = AnyRecord::from_json(record.kind, json) {
+                            applied.records.push(decoded);
+                        }
                     }
                     Err(_) => {
-                        self.write_state(&tx, state, &Value::Null)?;
+                        self.write_state_kept(&tx, state, &Value::Null, may_be_kept)?;
                         applied.incomplete += 1;
                     }
                 }
@@ -419,6 +544,7 @@ impl Store {
             tx.store(META)?
                 .put_with_key(&plain_js(&pull)?, &JsValue::from_str(PULL_KEY))?;
             self.put_meta(&tx, SYNC_KEY, &meta)?;
+            crate::mark("fieldbook:store:pull-puts-issued");
             Ok(applied)
         }
         .await;

@@ -15,6 +15,12 @@ use fieldbook_core::replay::{
 };
 
 use super::{PUSH_BATCH, Session, SyncError, get, post};
+
+/// Asks the server for its database's identity (started with the step's
+/// first read, so the two overlap).
+pub(super) async fn identity(session: Session) -> Result<DatabaseIdentity, SyncError> {
+    get(&session, "/api/v1/sync/identity").await
+}
 use crate::storage::Store;
 
 /// Checks the server's identity and, when it is new, replays and moves the
@@ -22,8 +28,8 @@ use crate::storage::Store;
 pub(super) async fn catch_up_after_restore(
     store: &Store,
     session: &Session,
+    seen: DatabaseIdentity,
 ) -> Result<bool, SyncError> {
-    let seen: DatabaseIdentity = get(session, "/api/v1/sync/identity").await?;
     let stored = store.server_identity(&session.server).await?;
     let cursor = store.pull_cursor(&session.server).await?;
     match identity_step(stored, &seen, cursor) {

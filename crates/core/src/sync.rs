@@ -1641,6 +1641,11 @@ pub struct SnapshotResponse {
     pub more: bool,
     /// The server's clock.
     pub server_time_ms: u64,
+    /// How many records the whole snapshot holds (every page), counted in
+    /// this page's read transaction: what a device shows progress against
+    /// ("n of N records"). 0 from a server that does not say.
+    #[serde(default)]
+    pub total: u64,
 }
 
 /// A change as the server's log holds it.

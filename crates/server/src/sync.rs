@@ -843,8 +843,9 @@ pub const MAX_SNAPSHOT_LIMIT: u32 = 10_000;
 
 /// A page of the snapshot of `user`'s villages: the records after
 /// `request.after` in (kind, id) order, each with its stored merge state,
-/// their open conflicts, and the cursor of the change log they stand for,
-/// all read in one read transaction. The answer's JSON text is built from
+/// their open conflicts, the cursor of the change log they stand for and
+/// how many records the whole snapshot holds (`total`), all read in one
+/// read transaction. The answer's JSON text is built from
 /// the stored texts: a record that holds only its creation (nearly all) is
 /// sent as stored, without parsing its body.
 pub async fn snapshot(
@@ -872,7 +873,19 @@ pub async fn snapshot(
         .await?
         .get(0);
     let mut rows = Vec::new();
+    let mut total = 0;
     if !user.villages.is_empty() {
+        // The whole snapshot's size, in the same read as the rows, for the
+        // device's "n of N" (the index on (village_id, kind) answers it).
+        let count = format!(
+            "SELECT COUNT(*) FROM records WHERE village_id IN ({})",
+            village_params(user, 1)
+        );
+        let mut query = sqlx::query(&count);
+        for village in &user.villages {
+            query = query.bind(village);
+        }
+        total = query.fetch_one(&mut *tx).await?.get::<i64, _>(0);
         let list = village_params(user, 4);
         let sql = format!(
             "SELECT kind, id, state, body FROM records WHERE village_id IN ({list}) \
@@ -937,7 +950,7 @@ pub async fn snapshot(
         written += 1;
     }
     text.push_str(&format!(
-        r#"],"conflicts":{},"cursor":{head},"max_ts":{},"more":{more},"server_time_ms":{now_ms}}}"#,
+        r#"],"conflicts":{},"cursor":{head},"max_ts":{},"more":{more},"server_time_ms":{now_ms},"total":{total}}}"#,
         serde_json::to_string(&conflicts)?,
         serde_json::to_string(&max_ts)?,
     ));

@@ -177,6 +177,40 @@ on_both! {
         assert_eq!(body["field"], "since");
     }
 
+    async fn every_snapshot_page_tells_how_many_records_the_snapshot_holds(t: &TestServer) {
+        let wang = t.login("wang").await;
+        let li = t.login("li").await;
+        let a = device(1);
+        let (_, created) = new_household(&t.wang_village, "001", a, 1, t.now());
+        let (_, second) = new_household(&t.wang_village, "002", a, created.len() as u64 + 1, t.now());
+        assert_eq!(t.push(&wang, a, &created).await.0, StatusCode::OK);
+        assert_eq!(t.push(&wang, a, &second).await.0, StatusCode::OK);
+        let (_, theirs) = new_household(&t.li_village, "009", device(9), 1, t.now());
+        assert_eq!(t.push(&li, device(9), &theirs).await.0, StatusCode::OK);
+
+        // Her village and its two households, one a page: each page says 3,
+        // and three pages bring 3 records.
+        let mut after = None;
+        let mut received = 0;
+        loop {
+            let page = t.snapshot_page(&wang, after, 1).await;
+            assert_eq!(page.total, 3, "{page:?}");
+            received += page.records.len();
+            after = page.records.last().map(|r| r.record).or(after);
+            if !page.more {
+                break;
+            }
+        }
+        assert_eq!(received, 3);
+        // The officer's snapshot counts both villages (2 + 3 households).
+        let zhao = t.login("zhao").await;
+        assert_eq!(t.snapshot_page(&zhao, None, 10_000).await.total, 5);
+        // A record made after the first page is counted by the next.
+        let (_, third) = new_household(&t.wang_village, "003", a, (created.len() + second.len()) as u64 + 1, t.now());
+        assert_eq!(t.push(&wang, a, &third).await.0, StatusCode::OK);
+        assert_eq!(t.snapshot_page(&wang, after, 1).await.total, 4);
+    }
+
     async fn device_keys_are_each_users_own_and_want_the_password(t: &TestServer) {
         let device = "0190a5c8-1111-7000-8000-000000000001";
         let ask = json!({"device": device, "password": PASSWORD});
