@@ -212,7 +212,6 @@ messages! {
     AllFamilies => "全部家庭", "All families";
     SearchHouseholds => "姓名、户编号或拼音首字母", "Name, number or pinyin initials";
     NoMatches => "没有找到符合条件的住户。", "No household matches.";
-    ShowMore => "显示更多", "Show more";
     // Issue 14, h-forms: this part's keys go here.
     LeaveUnsaved => "填写的内容还没有保存，确定要离开吗？", "What you entered is not saved. Leave anyway?";
     LeaveStay => "继续填写", "Keep editing";
@@ -322,10 +321,6 @@ messages! {
     ReportGroup => "村民组", "Villager group";
     WholeVillageOnly => "此表按全村统计。", "This register covers the whole village.";
     BackToReports => "返回报表列表", "Back to the registers";
-    RepPagePrevious => "上一页", "Previous page";
-    RepPageNext => "下一页", "Next page";
-    RepPageOf => "第 {page} / {pages} 页", "Page {page} of {pages}";
-    ReportPages => "翻页", "Pages";
     HouseholdsReached => "覆盖户数", "Households reached";
     HouseholdsReachedInvalid => "覆盖户数应为整数", "Households reached must be a whole number";
     PeriodMonth => "月", "Month";
