@@ -649,8 +649,7 @@ pub fn tasks_for_person(
     today: NaiveDate,
     rules: &Rules,
 ) -> Vec<Task> {
-    let from = sub_days(today, rules.overdue_lookback_days);
-    let to = add_days(today, rules.upcoming_days);
+    let (from, to) = today_range(today, rules);
     let Some(person) = data
         .persons
         .iter()
@@ -668,52 +667,40 @@ pub fn tasks_for_person(
     if person.living.is_deregistered() {
         return Vec::new();
     }
-    let live = |v: &&Visit| !v.deleted;
-    let mut hers: Vec<&Visit> = data
-        .visits
-        .iter()
-        .filter(live)
-        .filter(|v| v.person_id == person.id)
-        .collect();
-    hers.sort_by_key(|v| (v.date, v.id));
-    let mut candidates = Vec::new();
-    person_candidates(person, household, from, to, rules, &mut candidates);
-    let mut tasks: Vec<Task> = candidates
-        .into_iter()
-        .map(|c| settle(c, household.id, &hers, today, rules))
-        .collect();
-    if household.flags.care_for_girls && household.head_person_id == Some(person.id) {
+    let hers = |id: Id| -> Vec<&Visit> {
+        let mut visits: Vec<&Visit> = data
+            .visits
+            .iter()
+            .filter(|v| !v.deleted && v.person_id == id)
+            .collect();
+        visits.sort_by_key(|v| (v.date, v.id));
+        visits
+    };
+    let mut tasks = Vec::new();
+    person_tasks(
+        person,
+        household,
+        &hers(person.id),
+        from,
+        to,
+        today,
+        rules,
+        &mut tasks,
+    );
+    if household.head_person_id == Some(person.id) {
         let members: Vec<Id> = data
             .persons
             .iter()
             .filter(|p| p.household_id == household.id && !p.deleted)
             .map(|p| p.id)
             .collect();
-        let mut household_visits: Vec<&Visit> = data
-            .visits
-            .iter()
-            .filter(live)
-            .filter(|v| members.contains(&v.person_id))
-            .collect();
-        household_visits.sort_by_key(|v| (v.date, v.id));
-        for year in from.year()..=to.year() {
-            let period = Period::Year { year };
-            let candidate = Candidate {
-                kind: TaskKind::CareForGirls,
-                rule: Rule::CareForGirlsYearly,
-                start: period.start(),
-                end: period.end(),
-                close_until: period.end(),
-                person_id: Some(person.id),
-            };
-            tasks.push(settle(
-                candidate,
-                household.id,
-                &household_visits,
-                today,
-                rules,
-            ));
-        }
+        let visits = || {
+            data.visits
+                .iter()
+                .filter(|v| !v.deleted && members.contains(&v.person_id))
+                .collect()
+        };
+        own_tasks(household, visits, from, to, today, rules, &mut tasks);
     }
     tasks.retain(|t| t.start <= to && t.end >= from);
     tasks
