@@ -40,8 +40,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::data::Dataset;
-use crate::model::{Household, Id, Person, Village, Visit};
-use crate::plan::{Tick, WorkPlan};
+use crate::model::Id;
 
 /// How far ahead of the receiver's "now" a stamp may be (5 minutes) before
 /// [`clamp_future`] brings it back to "now" and flags it.
@@ -1126,7 +1125,7 @@ pub fn changes_for_dataset(
     device: DeviceId,
     first_seq: u64,
 ) -> Vec<Change> {
-    let records = Decoded::all_of(dataset);
+    let records = Decoded::objects_of(dataset);
     let mut changes = Vec::new();
     let mut seq = first_seq;
     for (kind, json) in records {
@@ -1356,28 +1355,11 @@ impl Replica {
     }
 }
 
-/// A record decoded into its type.
-enum Decoded {
-    Village(Village),
-    Household(Household),
-    Person(Person),
-    Visit(Visit),
-    Plan(WorkPlan),
-    Tick(Tick),
-}
+/// A record decoded into its type: the records module's [`AnyRecord`],
+/// with what the merge needs of it.
+use crate::records::AnyRecord as Decoded;
 
 impl Decoded {
-    fn from_json(kind: RecordKind, json: Value) -> Result<Decoded, serde_json::Error> {
-        Ok(match kind {
-            RecordKind::Village => Decoded::Village(serde_json::from_value(json)?),
-            RecordKind::Household => Decoded::Household(serde_json::from_value(json)?),
-            RecordKind::Person => Decoded::Person(serde_json::from_value(json)?),
-            RecordKind::Visit => Decoded::Visit(serde_json::from_value(json)?),
-            RecordKind::Plan => Decoded::Plan(serde_json::from_value(json)?),
-            RecordKind::Tick => Decoded::Tick(serde_json::from_value(json)?),
-        })
-    }
-
     fn into_json(self) -> Map<String, Value> {
         let value = match self {
             Decoded::Village(r) => serde_json::to_value(r),
@@ -1394,7 +1376,7 @@ impl Decoded {
     }
 
     /// Every record of a dataset as (kind, JSON object), in dataset order.
-    fn all_of(dataset: &Dataset) -> Vec<(RecordKind, Map<String, Value>)> {
+    fn objects_of(dataset: &Dataset) -> Vec<(RecordKind, Map<String, Value>)> {
         fn objects<T: Serialize>(
             kind: RecordKind,
             list: &[T],
